@@ -1,0 +1,49 @@
+/*
+ * Per-CPU data, reached through the GS base (%gs:0 holds its own address).
+ * Private to arch/x86_64; upper layers keep their own per-CPU data and
+ * reach it through pc_upper (see arch_cpu_upper()).
+ */
+#ifndef ARCH_X86_64_PCPU_H
+#define ARCH_X86_64_PCPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "arch/x86_64/trap.h"
+
+struct tss {
+	uint32_t ts_rsvd0;
+	uint64_t ts_rsp[3];
+	uint64_t ts_rsvd1;
+	uint64_t ts_ist[7];
+	uint64_t ts_rsvd2;
+	uint16_t ts_rsvd3;
+	uint16_t ts_iomap;
+} __attribute__((packed));
+_Static_assert(sizeof(struct tss) == 104, "TSS size");
+
+struct pcpu {
+	struct pcpu *pc_self;	/* %gs:0 */
+	void *pc_upper;		/* the scheduler's per-CPU data */
+	uint32_t pc_cpuid;	/* 0 .. ncpus-1 */
+	uint32_t pc_apicid;
+	int pc_trap_depth;	/* exceptions being reported on this CPU */
+	void *pc_ist_top[IST_COUNT];
+	uint64_t pc_gdt[5] __attribute__((aligned(16)));
+	struct tss pc_tss __attribute__((aligned(16)));
+};
+
+extern struct pcpu pcpu_bsp;
+extern bool pcpu_ready; /* the GS base is set on this CPU */
+
+static inline struct pcpu *
+pcpu_self(void)
+{
+	struct pcpu *pc;
+	__asm__ volatile("movq %%gs:0, %0" : "=r"(pc));
+	return pc;
+}
+
+void cpu_init_bsp(void);
+void cpu_load_tables(struct pcpu *pc);
+
+#endif

@@ -1,0 +1,23 @@
+/* Damselfly C runtime: printf macros for the LP64 ABI. */
+#ifndef _DF_INTTYPES_H
+#define _DF_INTTYPES_H
+#include <stdint.h>
+#define PRId8  "d"
+#define PRId16 "d"
+#define PRId32 "d"
+#define PRId64 "ld"
+#define PRIi64 "li"
+#define PRIu8  "u"
+#define PRIu16 "u"
+#define PRIu32 "u"
+#define PRIu64 "lu"
+#define PRIx8  "x"
+#define PRIx16 "x"
+#define PRIx32 "x"
+#define PRIx64 "lx"
+#define PRIX64 "lX"
+#define PRIuPTR "lu"
+#define PRIxPTR "lx"
+#define PRIdMAX "jd"
+#define PRIuMAX "ju"
+#endif
