@@ -215,10 +215,10 @@ arch_frame_address(void)
 
 /* Raises the given exception vector on purpose (for the fault tests). */
 void arch_test_fault(int kind);
-#define ARCH_FAULT_PAGE	  1 /* read through an unmapped address */
-#define ARCH_FAULT_UD	  2 /* undefined instruction */
-#define ARCH_FAULT_STACK  3 /* overflow the stack into its guard page */
-#define ARCH_FAULT_NX	  4 /* jump into a data page */
-#define ARCH_FAULT_DIV	  5 /* divide by zero */
+#define ARCH_FAULT_PAGE	 1 /* read through an unmapped address */
+#define ARCH_FAULT_UD	 2 /* undefined instruction */
+#define ARCH_FAULT_STACK 3 /* overflow the stack into its guard page */
+#define ARCH_FAULT_NX	 4 /* jump into a data page */
+#define ARCH_FAULT_DIV	 5 /* divide by zero */
 
 #endif

@@ -27,6 +27,16 @@ execute_process(COMMAND ${CMAKE_C_COMPILER} -print-file-name=include
 execute_process(COMMAND ${CMAKE_C_COMPILER} -print-libgcc-file-name
 	OUTPUT_VARIABLE DF_LIBGCC OUTPUT_STRIP_TRAILING_WHITESPACE)
 
+# The distribution's headers for the libraries linked into the kernel, and
+# only those: the kernel is built with -nostdinc, so a header not listed
+# here (or in core/libc/include) cannot slip in from glibc.
+set(DF_KINCLUDE ${CMAKE_BINARY_DIR}/kinclude)
+file(MAKE_DIRECTORY ${DF_KINCLUDE})
+foreach(h zlib.h zconf.h zstd.h zstd_errors.h lz4.h lz4hc.h lz4frame.h
+		libfdt.h libfdt_env.h fdt.h xxhash.h)
+	file(CREATE_LINK /usr/include/${h} ${DF_KINCLUDE}/${h} SYMBOLIC)
+endforeach()
+
 # Kernel code. Notes on the less usual flags:
 #  -mgeneral-regs-only: Damselfly's own code never touches SSE/AVX registers,
 #     so interrupt entry need not save FPU state; the FPU belongs to the
@@ -46,7 +56,7 @@ set(DF_KERNEL_CFLAGS
 	-ffunction-sections -fdata-sections
 	-fno-asynchronous-unwind-tables
 	-nostdinc "SHELL:-isystem ${CMAKE_SOURCE_DIR}/core/libc/include"
-	"SHELL:-isystem ${DF_GCC_INCLUDE}"
+	"SHELL:-isystem ${DF_GCC_INCLUDE}" "SHELL:-isystem ${DF_KINCLUDE}"
 	-D_DAMSELFLY_KERNEL=1)
 set(DF_KERNEL_INCLUDES ${CMAKE_SOURCE_DIR})
 

@@ -115,7 +115,8 @@ parse_size(const char *v, size_t n, int64_t *out)
 		used++;
 		rest--;
 		/* optional "B" or "iB" */
-		if (rest == 2 && (v[used] == 'i') && (v[used + 1] | 0x20) == 'b')
+		if (rest == 2 && (v[used] == 'i') &&
+		    (v[used + 1] | 0x20) == 'b')
 			rest = 0;
 		else if (rest == 1 && (v[used] | 0x20) == 'b')
 			rest = 0;
@@ -148,7 +149,8 @@ report_bad(const struct cfgkey *k, const char *val, size_t vlen,
 		break;
 	}
 	if (k->ck_type == CFG_TYPE_INT || k->ck_type == CFG_TYPE_SIZE)
-		log_err("config: bad value '%.*s' for %s (%s): %s; keeping %lld",
+		log_err(
+		    "config: bad value '%.*s' for %s (%s): %s; keeping %lld",
 		    (int)MIN(vlen, 64), val, k->ck_name, origin, why,
 		    (long long)*(int64_t *)k->ck_var);
 	else
@@ -205,7 +207,8 @@ cfg_set(const struct cfg_table *t, const char *key, size_t klen,
 			return 0;
 		}
 		if (!parse_bool(val, vlen, &b)) {
-			report_bad(k, val, vlen, origin, "expected true or false");
+			report_bad(k, val, vlen, origin,
+			    "expected true or false");
 			return -EINVAL;
 		}
 		*(bool *)k->ck_var = b;
@@ -342,7 +345,8 @@ file_line(const struct cfg_table *t, const char *l, size_t n, int lineno,
 		return;
 	}
 	if (rest[0] != '=') {
-		log_err("config: %s: expected '=' after '%.*s'", where, (int)k, l);
+		log_err("config: %s: expected '=' after '%.*s'", where, (int)k,
+		    l);
 		r->cr_bad++;
 		return;
 	}

@@ -54,10 +54,10 @@ struct cfg_result {
 	int cr_bad;	/* malformed values or lines */
 };
 
-#define CFG_DECLARE(sym, name, type, var, min, max, help)                  \
-	static const struct cfgkey cfgkey_##sym __used                      \
-	    __section(".cfgkeys." name) __aligned(8) = { name, type, &(var), \
-		min, max, help }
+#define CFG_DECLARE(sym, name, type, var, min, max, help)         \
+	static const struct cfgkey cfgkey_##sym __used __section( \
+	    ".cfgkeys." name)                                     \
+	    __aligned(8) = { name, type, &(var), min, max, help }
 #define CFG_BOOL(sym, name, var, help) \
 	CFG_DECLARE(sym, name, CFG_TYPE_BOOL, var, 0, 1, help)
 #define CFG_INT(sym, name, var, min, max, help) \

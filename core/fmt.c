@@ -43,11 +43,17 @@ put(struct out *o, char c)
 	o->o_len++;
 }
 
+/* n copies of c: written while they fit, counted beyond (padding can be
+ * as wide as INT_MAX). */
 static void
 put_n(struct out *o, char c, int n)
 {
-	while (n-- > 0)
+	while (n > 0 && o->o_len + 1 < o->o_size) {
 		put(o, c);
+		n--;
+	}
+	if (n > 0)
+		o->o_len += (size_t)n;
 }
 
 static void
@@ -59,8 +65,8 @@ put_str(struct out *o, const char *s, size_t n)
 
 /* Emits body (n chars) with prefix, zero padding and width applied. */
 static void
-emit(struct out *o, const struct spec *sp, const char *prefix,
-    const char *body, int n, int zeros)
+emit(struct out *o, const struct spec *sp, const char *prefix, const char *body,
+    int n, int zeros)
 {
 	int plen = 0, total, pad;
 
@@ -98,7 +104,9 @@ fmt_int(struct out *o, struct spec *sp, uintmax_t v, bool neg, char conv)
 {
 	char buf[32], *end = buf + sizeof(buf);
 	const char *prefix = "";
-	unsigned base = conv == 'o' ? 8 : (conv == 'x' || conv == 'X') ? 16 : 10;
+	unsigned base = conv == 'o'	 ? 8 :
+	    (conv == 'x' || conv == 'X') ? 16 :
+					   10;
 	int n = 0, zeros = 0;
 
 	if (!(v == 0 && sp->sp_prec == 0))
@@ -106,7 +114,10 @@ fmt_int(struct out *o, struct spec *sp, uintmax_t v, bool neg, char conv)
 	if (sp->sp_prec > n)
 		zeros = sp->sp_prec - n;
 	if (conv == 'd' || conv == 'i')
-		prefix = neg ? "-" : sp->sp_plus ? "+" : sp->sp_space ? " " : "";
+		prefix = neg	 ? "-" :
+		    sp->sp_plus	 ? "+" :
+		    sp->sp_space ? " " :
+				   "";
 	else if (sp->sp_alt && conv == 'o' && zeros == 0 &&
 	    (n == 0 || end[-n] != '0'))
 		zeros = 1;
@@ -257,7 +268,8 @@ convert(struct out *o, struct spec *sp, char c, va_list *ap)
 	case 'd':
 	case 'i':
 		sv = arg_signed(sp, ap);
-		fmt_int(o, sp, sv < 0 ? -(uintmax_t)sv : (uintmax_t)sv, sv < 0, c);
+		fmt_int(o, sp, sv < 0 ? -(uintmax_t)sv : (uintmax_t)sv, sv < 0,
+		    c);
 		return true;
 	case 'u':
 	case 'o':
@@ -305,7 +317,8 @@ fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			if (sp.sp_width < 0) {
 				sp.sp_left = 1;
 				sp.sp_width = sp.sp_width == INT_MIN ?
-				    INT_MAX : -sp.sp_width;
+				    INT_MAX :
+				    -sp.sp_width;
 			}
 			fmt++;
 		} else {

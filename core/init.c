@@ -22,7 +22,7 @@
 #include "core/ktest.h"
 #include "core/page.h"
 
-#define MAX_RANGES 64
+#define MAX_RANGES   64
 #define CONFIG_FWCFG "opt/damselfly/config"
 #define CONFIG_MAX   (64 * 1024)
 
@@ -185,7 +185,8 @@ kern_idle(void)
 {
 	if (poweroff_after_ms > 0) {
 		arch_timer_set_handler(poweroff_timer);
-		arch_timer_arm(ready_ns + (uint64_t)poweroff_after_ms * 1000000);
+		arch_timer_arm(
+		    ready_ns + (uint64_t)poweroff_after_ms * 1000000);
 	}
 	for (;;) {
 		arch_intr_disable();

@@ -20,29 +20,29 @@
 #include <stdint.h>
 
 #define __printflike(f, a) __attribute__((format(printf, f, a)))
-#define __unused	    __attribute__((unused))
-#define __aligned(n)	    __attribute__((aligned(n)))
-#define __packed	    __attribute__((packed))
-#define __section(s)	    __attribute__((section(s)))
-#define __used		    __attribute__((used))
-#define __noinline	    __attribute__((noinline))
-#define likely(x)	    __builtin_expect(!!(x), 1)
-#define unlikely(x)	    __builtin_expect(!!(x), 0)
+#define __unused	   __attribute__((unused))
+#define __aligned(n)	   __attribute__((aligned(n)))
+#define __packed	   __attribute__((packed))
+#define __section(s)	   __attribute__((section(s)))
+#define __used		   __attribute__((used))
+#define __noinline	   __attribute__((noinline))
+#define likely(x)	   __builtin_expect(!!(x), 1)
+#define unlikely(x)	   __builtin_expect(!!(x), 0)
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define MIN(a, b)     ((a) < (b) ? (a) : (b))
-#define MAX(a, b)     ((a) > (b) ? (a) : (b))
-#define ROUNDUP(x, a) (((x) + (a)-1) / (a) * (a))
+#define ARRAY_SIZE(a)	   (sizeof(a) / sizeof((a)[0]))
+#define MIN(a, b)	   ((a) < (b) ? (a) : (b))
+#define MAX(a, b)	   ((a) > (b) ? (a) : (b))
+#define ROUNDUP(x, a)	   (((x) + (a)-1) / (a) * (a))
 #define container_of(p, type, member) \
 	((type *)((char *)(p)-offsetof(type, member)))
 
 _Noreturn void panic(const char *fmt, ...) __printflike(1, 2);
 
-#define KKASSERT(exp)                                                   \
-	do {                                                            \
-		if (unlikely(!(exp)))                                   \
-			panic("assertion \"%s\" failed in %s at %s:%d", \
-			    #exp, __func__, __FILE__, __LINE__);        \
+#define KKASSERT(exp)                                                         \
+	do {                                                                  \
+		if (unlikely(!(exp)))                                         \
+			panic("assertion \"%s\" failed in %s at %s:%d", #exp, \
+			    __func__, __FILE__, __LINE__);                    \
 	} while (0)
 
 /* Log levels; the console shows levels <= the loglevel key (default 2). */

@@ -23,9 +23,8 @@
 
 #define SLAB_MAGIC 0x51ab51abU
 
-static const uint32_t class_sizes[KMALLOC_NCLASSES] = { 16, 32, 48, 64, 96,
-	128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096, 6144,
-	8192 };
+static const uint32_t class_sizes[KMALLOC_NCLASSES] = { 16, 32, 48, 64, 96, 128,
+	192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096, 6144, 8192 };
 
 struct slab {
 	uint32_t sl_magic;
@@ -78,7 +77,8 @@ class_layout(struct kmclass *c)
 	for (k = 0;; k++) {
 		size_t bytes = PG_PAGE_SIZE << k;
 		unsigned n = (unsigned)(bytes / c->kc_size);
-		while (n > 0 && header_bytes(n) + (size_t)n * c->kc_size > bytes)
+		while (
+		    n > 0 && header_bytes(n) + (size_t)n * c->kc_size > bytes)
 			n--;
 		size_t waste = bytes - (size_t)n * c->kc_size;
 		if ((n >= 4 && waste * 8 <= bytes) || k == 4) {
@@ -103,7 +103,8 @@ kmalloc_init(bool debug)
 		c->kc_partial.sl_next = c->kc_partial.sl_prev = &c->kc_partial;
 		class_layout(c);
 		c->kc_st.kc_size = c->kc_size;
-		c->kc_st.kc_slab_bytes = (uint32_t)(PG_PAGE_SIZE << c->kc_order);
+		c->kc_st.kc_slab_bytes =
+		    (uint32_t)(PG_PAGE_SIZE << c->kc_order);
 	}
 	for (i = 0; i <= KMALLOC_MAX_SMALL / 16; i++) {
 		while (class_sizes[j] < i * 16)
@@ -312,21 +313,23 @@ free_large(void *p, size_t size)
 
 /* Checks p against its slab; NULL when it is a live object, else why. */
 static const char *
-check_free(struct kmclass *c, const struct slab *s, const char *p,
-    size_t size, char *why, size_t n)
+check_free(struct kmclass *c, const struct slab *s, const char *p, size_t size,
+    char *why, size_t n)
 {
 	size_t off;
 	unsigned idx;
 
 	if (s->sl_magic != SLAB_MAGIC) {
-		snprintf(why, n, "kfree(%p, %zu): not a kmalloc object of that "
-				 "size (wrong size or bad pointer)",
+		snprintf(why, n,
+		    "kfree(%p, %zu): not a kmalloc object of that "
+		    "size (wrong size or bad pointer)",
 		    (const void *)p, size);
 		return why;
 	}
 	if (s->sl_class != (uint16_t)(c - classes)) {
-		snprintf(why, n, "kfree(%p, %zu): wrong size: the object is in "
-				 "the %u-byte class",
+		snprintf(why, n,
+		    "kfree(%p, %zu): wrong size: the object is in "
+		    "the %u-byte class",
 		    (const void *)p, size, class_sizes[s->sl_class]);
 		return why;
 	}
@@ -339,8 +342,8 @@ check_free(struct kmclass *c, const struct slab *s, const char *p,
 	}
 	idx = (unsigned)(off / c->kc_size);
 	if (!(s->sl_bitmap[idx / 64] & (1ULL << (idx % 64)))) {
-		snprintf(why, n, "kfree(%p, %zu): double free",
-		    (const void *)p, size);
+		snprintf(why, n, "kfree(%p, %zu): double free", (const void *)p,
+		    size);
 		return why;
 	}
 	return NULL;

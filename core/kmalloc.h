@@ -26,10 +26,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KM_ZERO 0x1
+#define KM_ZERO		     0x1
 
-#define KMALLOC_NCLASSES  18
-#define KMALLOC_MAX_SMALL 8192
+#define KMALLOC_NCLASSES     18
+#define KMALLOC_MAX_SMALL    8192
 #define KMALLOC_POISON_FREE  0x6b
 #define KMALLOC_POISON_ALLOC 0xa5
 

@@ -131,7 +131,8 @@ check_unused(const char *spec, const bool *used)
 	while (*p != 0) {
 		size_t n = strcspn(p, ",");
 		if (n > 0 && i < 64 && !used[i]) {
-			kprintf("ktest: FAIL no test is named '%.*s'\n", (int)n, p);
+			kprintf("ktest: FAIL no test is named '%.*s'\n", (int)n,
+			    p);
 			bad++;
 		}
 		p += n;
@@ -155,7 +156,8 @@ ktest_main(const char *spec)
 		if (!selected(t, spec, used))
 			continue;
 		if ((need = machine_mismatch(t)) != NULL) {
-			kprintf("ktest: skip %s (needs %s)\n", t->kt_name, need);
+			kprintf("ktest: skip %s (needs %s)\n", t->kt_name,
+			    need);
 			skipped++;
 		} else if (run_one(t)) {
 			passed++;

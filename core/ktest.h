@@ -44,21 +44,21 @@ struct ktest {
 	uint32_t kt_pad;
 };
 
-#define KTEST_F(group, name, flags)                                       \
-	static void ktest_##group##_##name(void);                         \
-	static const struct ktest ktest_d_##group##_##name __used         \
-	    __section(".ktests." #group "." #name) __aligned(8) = {        \
-		    #group "." #name, ktest_##group##_##name, flags, 0 }; \
+#define KTEST_F(group, name, flags)                                          \
+	static void ktest_##group##_##name(void);                            \
+	static const struct ktest ktest_d_##group##_##name __used __section( \
+	    ".ktests." #group "." #name) __aligned(8) = { #group "." #name,  \
+		ktest_##group##_##name, flags, 0 };                          \
 	static void ktest_##group##_##name(void)
 #define KTEST(group, name) KTEST_F(group, name, 0)
 
 _Noreturn void ktest_fail(const char *file, int line, const char *fmt, ...)
     __printflike(3, 4);
 
-#define KT_ASSERT(e)                                                   \
-	do {                                                           \
-		if (!(e))                                              \
-			ktest_fail(__FILE__, __LINE__, "%s", #e);      \
+#define KT_ASSERT(e)                                              \
+	do {                                                      \
+		if (!(e))                                         \
+			ktest_fail(__FILE__, __LINE__, "%s", #e); \
 	} while (0)
 
 #define KT_ASSERT_CMP(a, op, b)                                              \
@@ -70,26 +70,26 @@ _Noreturn void ktest_fail(const char *file, int line, const char *fmt, ...)
 	} while (0)
 #define KT_ASSERT_EQ(a, b) KT_ASSERT_CMP(a, ==, b)
 
-#define KT_ASSERT_STR_CONTAINS(s, sub)                                      \
-	do {                                                                \
-		const char *s_ = (s), *sub_ = (sub);                        \
-		if (strstr(s_, sub_) == NULL)                               \
-			ktest_fail(__FILE__, __LINE__,                      \
-			    "'%s' does not contain '%s'", s_, sub_);        \
+#define KT_ASSERT_STR_CONTAINS(s, sub)                               \
+	do {                                                         \
+		const char *s_ = (s), *sub_ = (sub);                 \
+		if (strstr(s_, sub_) == NULL)                        \
+			ktest_fail(__FILE__, __LINE__,               \
+			    "'%s' does not contain '%s'", s_, sub_); \
 	} while (0)
 
 /* Runs stmt, which must panic with a message containing sub. */
-#define KT_EXPECT_PANIC(sub, stmt)                                          \
-	do {                                                                \
-		jmp_buf jb_;                                                \
-		if (setjmp(jb_) == 0) {                                     \
-			panic_catch(&jb_);                                  \
-			stmt;                                               \
-			panic_catch(NULL);                                  \
-			ktest_fail(__FILE__, __LINE__,                      \
-			    "expected a panic containing '%s'", sub);       \
-		}                                                           \
-		KT_ASSERT_STR_CONTAINS(panic_last_message(), sub);          \
+#define KT_EXPECT_PANIC(sub, stmt)                                    \
+	do {                                                          \
+		jmp_buf jb_;                                          \
+		if (setjmp(jb_) == 0) {                               \
+			panic_catch(&jb_);                            \
+			stmt;                                         \
+			panic_catch(NULL);                            \
+			ktest_fail(__FILE__, __LINE__,                \
+			    "expected a panic containing '%s'", sub); \
+		}                                                     \
+		KT_ASSERT_STR_CONTAINS(panic_last_message(), sub);    \
 	} while (0)
 
 /* Runs the tests the ktest key names; does not return. */

@@ -81,8 +81,8 @@ kvlog(int level, const char *fmt, va_list ap)
 	if (level > loglevel)
 		return;
 	n = fmt_snprintf(buf, sizeof(buf), "[%5lu.%06lu] %s",
-	    (unsigned long)(ns / 1000000000), (unsigned long)(ns / 1000 % 1000000),
-	    level_tag[level]);
+	    (unsigned long)(ns / 1000000000),
+	    (unsigned long)(ns / 1000 % 1000000), level_tag[level]);
 	n += fmt_vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
 	if (n > LOG_LINE_MAX - 2)
 		n = LOG_LINE_MAX - 2;
@@ -134,7 +134,8 @@ panic(const char *fmt, ...)
 	va_end(ap);
 	if (jb != NULL) {
 		panic_catcher = NULL;
-		kprintf("ktest: caught the expected panic: %s\n", panic_message);
+		kprintf("ktest: caught the expected panic: %s\n",
+		    panic_message);
 		longjmp(*jb, 1);
 	}
 	arch_intr_disable();

@@ -99,8 +99,8 @@ zone_fill(struct zone *z, uintptr_t a, size_t n)
 {
 	while (n > 0) {
 		unsigned k = PAGE_MAX_ORDER;
-		while (k > 0 && ((a & (block_bytes(k) - 1)) != 0 ||
-				    (1UL << k) > n))
+		while (k > 0 &&
+		    ((a & (block_bytes(k) - 1)) != 0 || (1UL << k) > n))
 			k--;
 		list_insert(z, a, k);
 		a += block_bytes(k);
@@ -115,7 +115,8 @@ zone_add(uintptr_t base, size_t size)
 	struct zone *z;
 
 	if (nzones == MAX_ZONES) {
-		log_warn("page: more than %d RAM ranges; %zu KiB at %#lx unused",
+		log_warn(
+		    "page: more than %d RAM ranges; %zu KiB at %#lx unused",
 		    MAX_ZONES, size >> 10, (unsigned long)base);
 		return;
 	}
@@ -192,7 +193,8 @@ check_free(struct zone *z, uintptr_t a, unsigned order, char *why, size_t n)
 	uint8_t m;
 
 	if (z == NULL) {
-		snprintf(why, n, "%#lx is not in any RAM zone", (unsigned long)a);
+		snprintf(why, n, "%#lx is not in any RAM zone",
+		    (unsigned long)a);
 		return why;
 	}
 	if ((a & (block_bytes(order) - 1)) != 0) {
@@ -208,8 +210,9 @@ check_free(struct zone *z, uintptr_t a, unsigned order, char *why, size_t n)
 		snprintf(why, n, "%#lx is not the start of an allocated block",
 		    (unsigned long)a);
 	else if ((m & META_ORDER) != order)
-		snprintf(why, n, "%#lx was allocated with order %u, freed with "
-				 "order %u",
+		snprintf(why, n,
+		    "%#lx was allocated with order %u, freed with "
+		    "order %u",
 		    (unsigned long)a, m & META_ORDER, order);
 	else
 		return NULL;

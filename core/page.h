@@ -31,11 +31,11 @@ struct page_range {
 };
 
 struct page_stats {
-	uint64_t ps_total;    /* pages managed (after the allocator's own) */
-	uint64_t ps_free;     /* pages free now */
-	uint64_t ps_meta;     /* pages the allocator keeps for its bookkeeping */
-	uint64_t ps_allocs;   /* successful page_alloc() calls */
-	uint64_t ps_frees;    /* page_free() calls */
+	uint64_t ps_total;  /* pages managed (after the allocator's own) */
+	uint64_t ps_free;   /* pages free now */
+	uint64_t ps_meta;   /* pages the allocator keeps for its bookkeeping */
+	uint64_t ps_allocs; /* successful page_alloc() calls */
+	uint64_t ps_frees;  /* page_free() calls */
 	uint64_t ps_failures; /* page_alloc() calls that found nothing */
 	uint64_t ps_blocks[PAGE_MAX_ORDER + 1]; /* free blocks per order */
 };

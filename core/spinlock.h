@@ -25,7 +25,10 @@ struct spinlock {
 	bool sl_intr; /* interrupts were enabled before; guarded by sl_locked */
 };
 
-#define SPINLOCK_INIT { 0, false }
+#define SPINLOCK_INIT    \
+	{                \
+		0, false \
+	}
 
 static inline void
 spin_lock(struct spinlock *l)

@@ -100,7 +100,8 @@ table_get(uint64_t pa, const char *sig)
 		return NULL;
 	}
 	if (checksum(h, h->length) != 0) {
-		boot_warn("acpi: table %.4s at %#lx fails its checksum; ignored",
+		boot_warn(
+		    "acpi: table %.4s at %#lx fails its checksum; ignored",
 		    h->sig, (unsigned long)pa);
 		return NULL;
 	}
@@ -214,7 +215,8 @@ acpi_isa_irq_to_gsi(uint8_t irq, bool *level, bool *active_low)
 	for (i = 0; i < acpi_info.ai_niso; i++) {
 		if (acpi_info.ai_iso[i].irq != irq)
 			continue;
-		/* MPS INTI: polarity bits 0-1 (3 = low), trigger 2-3 (3 = level) */
+		/* MPS INTI: polarity bits 0-1 (3 = low), trigger 2-3 (3 =
+		 * level) */
 		*active_low = (acpi_info.ai_iso[i].flags & 3) == 3;
 		*level = ((acpi_info.ai_iso[i].flags >> 2) & 3) == 3;
 		return acpi_info.ai_iso[i].gsi;

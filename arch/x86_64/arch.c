@@ -159,7 +159,8 @@ cut(struct arch_memrange *r, int n, int max, uint64_t lo, uint64_t hi)
 		if (hi <= a || lo >= b)
 			continue;
 		if (lo <= a && hi >= b) {
-			memmove(&r[i], &r[i + 1], (size_t)(n - i - 1) * sizeof(*r));
+			memmove(&r[i], &r[i + 1],
+			    (size_t)(n - i - 1) * sizeof(*r));
 			n--;
 			i--;
 		} else if (lo <= a) {
@@ -168,7 +169,8 @@ cut(struct arch_memrange *r, int n, int max, uint64_t lo, uint64_t hi)
 		} else if (hi >= b) {
 			r[i].mr_size = lo - a;
 		} else if (n < max) {
-			memmove(&r[i + 2], &r[i + 1], (size_t)(n - i - 1) * sizeof(*r));
+			memmove(&r[i + 2], &r[i + 1],
+			    (size_t)(n - i - 1) * sizeof(*r));
 			r[i].mr_size = lo - a;
 			r[i + 1].mr_base = hi;
 			r[i + 1].mr_size = b - hi;
@@ -197,7 +199,8 @@ arch_memmap(struct arch_memrange *out, int max)
 			n++;
 		}
 	}
-	/* Low memory holds the firmware's data and, later, the AP trampoline. */
+	/* Low memory holds the firmware's data and, later, the AP trampoline.
+	 */
 	n = cut(out, n, max, 0, 1ULL << 20);
 	n = cut(out, n, max, (uintptr_t)__image_start, (uintptr_t)__image_end);
 	pmap_early_region(&es, &ee);
@@ -246,9 +249,11 @@ arch_timer_mode(void)
 {
 	return lapic_x2apic_mode() ?
 	    (strcmp(lapic_timer_mode(), "tsc-deadline") == 0 ?
-		    "tsc-deadline, x2apic" : "one-shot, x2apic") :
+		    "tsc-deadline, x2apic" :
+		    "one-shot, x2apic") :
 	    (strcmp(lapic_timer_mode(), "tsc-deadline") == 0 ?
-		    "tsc-deadline, xapic" : "one-shot, xapic");
+		    "tsc-deadline, xapic" :
+		    "one-shot, xapic");
 }
 
 void

@@ -12,7 +12,7 @@
 #define BOOT_MAX_MODULES 8
 #define BOOT_MAPPED	 (1ULL << 30) /* boot.S maps the first GiB */
 
-#define BOOT_MEM_RAM 1
+#define BOOT_MEM_RAM	 1
 
 struct boot_memrange {
 	uint64_t br_base;

@@ -57,7 +57,8 @@ identify_brand(void)
 	/* Trim leading blanks, as some models pad the brand string. */
 	for (i = 0; cpu_feat.brand[i] == ' '; i++)
 		;
-	memmove(cpu_feat.brand, cpu_feat.brand + i, strlen(cpu_feat.brand + i) + 1);
+	memmove(cpu_feat.brand, cpu_feat.brand + i,
+	    strlen(cpu_feat.brand + i) + 1);
 }
 
 static void
@@ -128,16 +129,16 @@ cpu_identify(void)
 /* FPU, SSE, AVX, NX                                                */
 /* ---------------------------------------------------------------- */
 
-#define XCR0_X87       0x01
-#define XCR0_SSE       0x02
-#define XCR0_AVX       0x04
-#define XCR0_AVX512    0xe0 /* opmask, ZMM_Hi256, Hi16_ZMM */
+#define XCR0_X87    0x01
+#define XCR0_SSE    0x02
+#define XCR0_AVX    0x04
+#define XCR0_AVX512 0xe0 /* opmask, ZMM_Hi256, Hi16_ZMM */
 
 static uint64_t
 xcr0_wanted(void)
 {
-	uint64_t supported = cpuid(0xd, 0).eax |
-	    ((uint64_t)cpuid(0xd, 0).edx << 32);
+	uint64_t supported =
+	    cpuid(0xd, 0).eax | ((uint64_t)cpuid(0xd, 0).edx << 32);
 	uint64_t want = XCR0_X87 | XCR0_SSE;
 
 	if (cpu_feat.avx)
@@ -200,13 +201,17 @@ arch_cpu_features_str(char *buf, size_t len)
 		const char *name;
 		const uint8_t *on;
 	} f[] = {
-		{ "sse4.2", &cpu_feat.sse42 }, { "avx", &cpu_feat.avx },
-		{ "avx2", &cpu_feat.avx2 }, { "avx512f", &cpu_feat.avx512f },
-		{ "xsave", &cpu_feat.xsave }, { "xsaveopt", &cpu_feat.xsaveopt },
+		{ "sse4.2", &cpu_feat.sse42 },
+		{ "avx", &cpu_feat.avx },
+		{ "avx2", &cpu_feat.avx2 },
+		{ "avx512f", &cpu_feat.avx512f },
+		{ "xsave", &cpu_feat.xsave },
+		{ "xsaveopt", &cpu_feat.xsaveopt },
 		{ "x2apic", &cpu_feat.x2apic },
 		{ "tsc-deadline", &cpu_feat.tsc_deadline },
 		{ "invtsc", &cpu_feat.invariant_tsc },
-		{ "rdrand", &cpu_feat.rdrand }, { "nx", &cpu_feat.nx },
+		{ "rdrand", &cpu_feat.rdrand },
+		{ "nx", &cpu_feat.nx },
 		{ "1g-pages", &cpu_feat.pdpe1gb },
 		{ "fsgsbase", &cpu_feat.fsgsbase },
 		{ "kvmclock", &cpu_feat.kvmclock },

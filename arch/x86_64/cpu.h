@@ -100,15 +100,15 @@ rdtsc_ordered(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
-#define DEFINE_CR(n)                                                    \
-	static inline uint64_t read_cr##n(void)                         \
-	{                                                               \
-		uint64_t v;                                             \
-		__asm__ volatile("mov %%cr" #n ", %0" : "=r"(v));       \
-		return v;                                               \
-	}                                                               \
-	static inline void write_cr##n(uint64_t v)                      \
-	{                                                               \
+#define DEFINE_CR(n)                                                       \
+	static inline uint64_t read_cr##n(void)                            \
+	{                                                                  \
+		uint64_t v;                                                \
+		__asm__ volatile("mov %%cr" #n ", %0" : "=r"(v));          \
+		return v;                                                  \
+	}                                                                  \
+	static inline void write_cr##n(uint64_t v)                         \
+	{                                                                  \
 		__asm__ volatile("mov %0, %%cr" #n : : "r"(v) : "memory"); \
 	}
 DEFINE_CR(0)
@@ -130,7 +130,8 @@ xsetbv(uint32_t idx, uint64_t v)
 {
 	__asm__ volatile("xsetbv"
 			 :
-			 : "c"(idx), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+			 : "c"(idx), "a"((uint32_t)v),
+			 "d"((uint32_t)(v >> 32)));
 }
 
 static inline void
@@ -191,8 +192,8 @@ struct cpu_features {
 	uint8_t pcid, erms;
 	char hv_vendor[13];
 	uint32_t kvm_features;
-	uint64_t xcr0;		/* enabled XSAVE components */
-	uint32_t xsave_size;	/* bytes of XSAVE area for xcr0 */
+	uint64_t xcr0;	     /* enabled XSAVE components */
+	uint32_t xsave_size; /* bytes of XSAVE area for xcr0 */
 };
 extern struct cpu_features cpu_feat;
 

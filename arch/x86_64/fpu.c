@@ -118,7 +118,8 @@ static size_t
 tls_image_size(void)
 {
 	size_t a = arch_tls_align();
-	size_t n = (size_t)(uintptr_t)__tdata_size + (size_t)(uintptr_t)__tbss_size;
+	size_t n =
+	    (size_t)(uintptr_t)__tdata_size + (size_t)(uintptr_t)__tbss_size;
 	return (n + a - 1) & ~(a - 1);
 }
 

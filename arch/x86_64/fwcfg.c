@@ -19,15 +19,15 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/pmap.h"
 
-#define FW_CFG_PORT_SEL	 0x510
-#define FW_CFG_PORT_DMA	 0x514
-#define FW_CFG_FILE_DIR	 0x19
-#define FW_CFG_DMA_SIG	 0x51454d5520434647ULL /* "QEMU CFG" */
+#define FW_CFG_PORT_SEL 0x510
+#define FW_CFG_PORT_DMA 0x514
+#define FW_CFG_FILE_DIR 0x19
+#define FW_CFG_DMA_SIG	0x51454d5520434647ULL /* "QEMU CFG" */
 
-#define DMA_CTL_ERROR  0x01
-#define DMA_CTL_READ   0x02
-#define DMA_CTL_SKIP   0x04
-#define DMA_CTL_SELECT 0x08
+#define DMA_CTL_ERROR	0x01
+#define DMA_CTL_READ	0x02
+#define DMA_CTL_SKIP	0x04
+#define DMA_CTL_SELECT	0x08
 
 struct fw_cfg_dma {
 	uint32_t control; /* big-endian, as every field */
@@ -137,7 +137,8 @@ find_locked(const char *name, uint16_t *selector)
 	uint32_t count, i, j, n;
 
 	if (dma_xfer(((uint32_t)FW_CFG_FILE_DIR << 16) | DMA_CTL_SELECT |
-		    DMA_CTL_READ, bounce, 4) < 0)
+		    DMA_CTL_READ,
+		bounce, 4) < 0)
 		return -EIO;
 	memcpy(&count, bounce, 4);
 	count = __builtin_bswap32(count);
@@ -174,7 +175,8 @@ arch_fwcfg_find(const char *name, uint16_t *selector)
 void
 fwcfg_init(void)
 {
-	uint64_t sig = ((uint64_t)__builtin_bswap32(inl(FW_CFG_PORT_DMA)) << 32) |
+	uint64_t sig =
+	    ((uint64_t)__builtin_bswap32(inl(FW_CFG_PORT_DMA)) << 32) |
 	    __builtin_bswap32(inl(FW_CFG_PORT_DMA + 4));
 
 	fwcfg_dma = sig == FW_CFG_DMA_SIG;

@@ -87,7 +87,8 @@ ioapic_for(unsigned gsi, unsigned *pin)
 
 	for (i = 0; i < nioapic; i++) {
 		struct ioapic *io = &ioapics[i];
-		if (gsi >= io->io_gsi_base && gsi < io->io_gsi_base + io->io_npins) {
+		if (gsi >= io->io_gsi_base &&
+		    gsi < io->io_gsi_base + io->io_npins) {
 			*pin = gsi - io->io_gsi_base;
 			return io;
 		}

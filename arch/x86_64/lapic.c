@@ -23,18 +23,18 @@
 #define APIC_BASE_EXTD	   (1u << 10)
 #define MSR_TSC_DEADLINE   0x6e0
 
-#define LAPIC_ID	0x020
-#define LAPIC_TPR	0x080
-#define LAPIC_EOI	0x0b0
-#define LAPIC_SVR	0x0f0
-#define LAPIC_ESR	0x280
-#define LAPIC_LVT_TIMER 0x320
-#define LAPIC_LVT_LINT0 0x350
-#define LAPIC_LVT_LINT1 0x360
-#define LAPIC_LVT_ERROR 0x370
-#define LAPIC_TIMER_ICR 0x380
-#define LAPIC_TIMER_CCR 0x390
-#define LAPIC_TIMER_DCR 0x3e0
+#define LAPIC_ID	   0x020
+#define LAPIC_TPR	   0x080
+#define LAPIC_EOI	   0x0b0
+#define LAPIC_SVR	   0x0f0
+#define LAPIC_ESR	   0x280
+#define LAPIC_LVT_TIMER	   0x320
+#define LAPIC_LVT_LINT0	   0x350
+#define LAPIC_LVT_LINT1	   0x360
+#define LAPIC_LVT_ERROR	   0x370
+#define LAPIC_TIMER_ICR	   0x380
+#define LAPIC_TIMER_CCR	   0x390
+#define LAPIC_TIMER_DCR	   0x3e0
 
 #define LVT_MASKED	   (1u << 16)
 #define LVT_NMI		   (4u << 8)
@@ -46,7 +46,6 @@ static bool use_deadline;
 static uint64_t lapic_timer_hz; /* one-shot mode, divide by 1 */
 static void (*timer_handler)(void);
 static uint64_t timer_deadline; /* per CPU once SMP arrives (issue 3) */
-
 
 static uint32_t
 lapic_read(uint32_t reg)
@@ -156,7 +155,8 @@ arch_timer_arm(uint64_t deadline_ns)
 	}
 	now = arch_nanotime();
 	delta = deadline_ns > now ? deadline_ns - now : 0;
-	delta = (uint64_t)((unsigned __int128)delta * lapic_timer_hz / 1000000000);
+	delta =
+	    (uint64_t)((unsigned __int128)delta * lapic_timer_hz / 1000000000);
 	if (delta == 0)
 		delta = 1;
 	if (delta > 0xffffffffu)

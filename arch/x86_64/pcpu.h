@@ -22,11 +22,11 @@ struct tss {
 _Static_assert(sizeof(struct tss) == 104, "TSS size");
 
 struct pcpu {
-	struct pcpu *pc_self;	/* %gs:0 */
-	void *pc_upper;		/* the scheduler's per-CPU data */
-	uint32_t pc_cpuid;	/* 0 .. ncpus-1 */
+	struct pcpu *pc_self; /* %gs:0 */
+	void *pc_upper;	      /* the scheduler's per-CPU data */
+	uint32_t pc_cpuid;    /* 0 .. ncpus-1 */
 	uint32_t pc_apicid;
-	int pc_trap_depth;	/* exceptions being reported on this CPU */
+	int pc_trap_depth; /* exceptions being reported on this CPU */
 	void *pc_ist_top[IST_COUNT];
 	uint64_t pc_gdt[5] __attribute__((aligned(16)));
 	struct tss pc_tss __attribute__((aligned(16)));

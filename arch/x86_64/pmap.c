@@ -146,8 +146,8 @@ map_range(uint64_t va, uint64_t pa, uint64_t len, uint64_t flags, bool large)
 {
 	while (len > 0) {
 		uint64_t sz = PAGE_SIZE;
-		if (large && cpu_feat.pdpe1gb && ((va | pa) & (SIZE_1G - 1)) == 0 &&
-		    len >= SIZE_1G)
+		if (large && cpu_feat.pdpe1gb &&
+		    ((va | pa) & (SIZE_1G - 1)) == 0 && len >= SIZE_1G)
 			sz = SIZE_1G;
 		else if (large && ((va | pa) & (SIZE_2M - 1)) == 0 &&
 		    len >= SIZE_2M)
@@ -219,7 +219,8 @@ map_ram(void)
 		}
 		if (lo < hi &&
 		    map_range(lo, lo, hi - lo, PTE_W | PTE_G | nx(), true) < 0)
-			boot_fatal("pmap: cannot map RAM at %#lx", (unsigned long)lo);
+			boot_fatal("pmap: cannot map RAM at %#lx",
+			    (unsigned long)lo);
 	}
 }
 
@@ -227,7 +228,8 @@ void
 pmap_init(void)
 {
 	/* The early pool: 1 MiB above the image, inside the boot mapping. */
-	early_start = early_next = ((uintptr_t)__image_end + PAGE_MASK) & ~PAGE_MASK;
+	early_start = early_next =
+	    ((uintptr_t)__image_end + PAGE_MASK) & ~PAGE_MASK;
 	early_end = early_start + PMAP_EARLY_POOL;
 	if (early_end > BOOT_MAPPED)
 		boot_fatal("pmap: image too large");
@@ -382,7 +384,8 @@ arch_stack_alloc(size_t size)
 	for (off = 0; va != 0 && off < size; off += PAGE_SIZE) {
 		void *pg = late_alloc();
 		if (pg == NULL ||
-		    map_one(va + off, (uintptr_t)pg, PAGE_SIZE, PTE_W | nx()) < 0) {
+		    map_one(va + off, (uintptr_t)pg, PAGE_SIZE, PTE_W | nx()) <
+			0) {
 			if (pg != NULL && late_free != NULL)
 				late_free(pg);
 			stack_unmap(va, off);

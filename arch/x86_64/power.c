@@ -66,7 +66,8 @@ arch_poweroff(void)
 	} else if (acpi_info.ai_pm1a_cnt_port != 0) {
 		uint16_t port = acpi_info.ai_pm1a_cnt_port;
 		uint16_t v = inw(port) & ~(7u << 10);
-		outw(port, v | (uint16_t)(((typ < 0 ? 0 : typ) & 7) << 10) |
+		outw(port,
+		    v | (uint16_t)(((typ < 0 ? 0 : typ) & 7) << 10) |
 			SLP_EN_PM1);
 	}
 	/*

@@ -188,7 +188,8 @@ pvh_usable_ram(struct boot_memrange *out, int max)
 		const struct boot_memrange *r = &bootinfo.bi_mem[i];
 		if (r->br_type != BOOT_MEM_RAM)
 			continue;
-		if (n > 0 && r->br_base <= out[n - 1].br_base + out[n - 1].br_size) {
+		if (n > 0 &&
+		    r->br_base <= out[n - 1].br_base + out[n - 1].br_size) {
 			uint64_t end = r->br_base + r->br_size;
 			uint64_t oend = out[n - 1].br_base + out[n - 1].br_size;
 			if (end > oend)

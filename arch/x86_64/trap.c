@@ -28,15 +28,37 @@
 #include "arch/x86_64/trap.h"
 
 static const char *const exc_names[32] = {
-	"divide error", "debug", "NMI", "breakpoint", "overflow",
-	"bound range exceeded", "invalid opcode", "device not available",
-	"double fault", "coprocessor segment overrun", "invalid TSS",
-	"segment not present", "stack-segment fault", "general protection",
-	"page fault", "reserved 15", "x87 floating point", "alignment check",
-	"machine check", "SIMD floating point", "virtualization exception",
-	"control protection", "reserved 22", "reserved 23", "reserved 24",
-	"reserved 25", "reserved 26", "reserved 27",
-	"hypervisor injection", "VMM communication", "security exception",
+	"divide error",
+	"debug",
+	"NMI",
+	"breakpoint",
+	"overflow",
+	"bound range exceeded",
+	"invalid opcode",
+	"device not available",
+	"double fault",
+	"coprocessor segment overrun",
+	"invalid TSS",
+	"segment not present",
+	"stack-segment fault",
+	"general protection",
+	"page fault",
+	"reserved 15",
+	"x87 floating point",
+	"alignment check",
+	"machine check",
+	"SIMD floating point",
+	"virtualization exception",
+	"control protection",
+	"reserved 22",
+	"reserved 23",
+	"reserved 24",
+	"reserved 25",
+	"reserved 26",
+	"reserved 27",
+	"hypervisor injection",
+	"VMM communication",
+	"security exception",
 	"reserved 31",
 };
 
@@ -61,7 +83,9 @@ describe_pf(const struct trapframe *tf, uint64_t cr2)
 	uint64_t e = tf->tf_err;
 
 	boot_print("  page fault: %s of %#lx, %s%s%s\n",
-	    (e & 16) ? "instruction fetch" : (e & 2) ? "write" : "read",
+	    (e & 16)	? "instruction fetch" :
+		(e & 2) ? "write" :
+			  "read",
 	    (unsigned long)cr2,
 	    (e & 1) ? "protection violation" : "page not present",
 	    (e & 8) ? ", reserved bit set" : "",
@@ -70,11 +94,32 @@ describe_pf(const struct trapframe *tf, uint64_t cr2)
 	    cr2 < (uintptr_t)boot_stack_guard + PAGE_SIZE)
 		boot_print("  the address is the boot stack's guard page: "
 			   "stack overflow\n");
-	else if (cr2 >= PMAP_STACK_BASE && cr2 < PMAP_STACK_END &&
-	    !(e & 1) && cr2 + PAGE_SIZE > tf->tf_rsp - 256 &&
-	    cr2 <= tf->tf_rsp + 64)
+	else if (cr2 >= PMAP_STACK_BASE && cr2 < PMAP_STACK_END && !(e & 1) &&
+	    cr2 + PAGE_SIZE > tf->tf_rsp - 256 && cr2 <= tf->tf_rsp + 64)
 		boot_print("  the address is a stack guard page: "
 			   "stack overflow\n");
+}
+
+/*
+ * A jump to a bad address (a NULL or corrupted function pointer, a data
+ * page) faults before the callee pushes a frame: its caller is then the
+ * return address at the top of the stack, which the frame-pointer walk
+ * would skip.
+ */
+static void
+report_caller(const struct trapframe *tf, const char *fn)
+{
+	const uint64_t *sp = (const uint64_t *)tf->tf_rsp;
+	const char *caller;
+	uintptr_t off;
+
+	if (fn != NULL && !(tf->tf_vector == T_PF && (tf->tf_err & 16)))
+		return;
+	if (!arch_addr_readable(sp, 8) ||
+	    (caller = arch_ksym(*sp - 1, &off)) == NULL)
+		return;
+	boot_print("  called from %s+%#lx (return address at the stack top)\n",
+	    caller, (unsigned long)off + 1);
 }
 
 static void
@@ -105,8 +150,9 @@ trap_exception(struct trapframe *tf)
 	const char *fn;
 
 	if (pc->pc_trap_depth++ > 0) {
-		boot_print("\nFATAL: %s (vector %u) at rip %#lx while reporting "
-			   "an earlier fault\n",
+		boot_print(
+		    "\nFATAL: %s (vector %u) at rip %#lx while reporting "
+		    "an earlier fault\n",
 		    exc_names[vec], vec, (unsigned long)tf->tf_rip);
 		arch_exit(ARCH_EXIT_PANIC);
 	}
@@ -117,6 +163,7 @@ trap_exception(struct trapframe *tf)
 	    fn ? fn : "?", (unsigned long)off, (unsigned long)tf->tf_rip);
 	if (vec == T_PF)
 		describe_pf(tf, cr2);
+	report_caller(tf, fn);
 	dump_regs(tf);
 	arch_backtrace(tf->tf_rbp, tf->tf_rip);
 	arch_exit(ARCH_EXIT_PANIC);
@@ -187,8 +234,7 @@ trap_stray_count(void)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Winfinite-recursion"
 #pragma GCC diagnostic ignored "-Warray-bounds"
-static int __attribute__((noinline))
-recurse_forever(volatile int *depth)
+static int __attribute__((noinline)) recurse_forever(volatile int *depth)
 {
 	volatile char pad[512];
 
@@ -205,7 +251,7 @@ void
 arch_test_fault(int kind)
 {
 	volatile int depth = 0;
-	volatile int zero = 0;
+	int zero = 0;
 
 	switch (kind) {
 	case ARCH_FAULT_PAGE:
@@ -221,8 +267,14 @@ arch_test_fault(int kind)
 		((void (*)(void))(uintptr_t)data_page_code)();
 		break;
 	case ARCH_FAULT_DIV:
-		depth = 1 / zero;
+		/* In assembly: the compiler turns 1 / x into compares. */
+		__asm__ volatile("xor %%edx, %%edx; divl %1"
+				 : "+a"(depth)
+				 : "r"((unsigned)zero)
+				 : "rdx");
 		break;
 	}
+	/* No tail calls: the report's backtrace should show this frame. */
+	__asm__ volatile("" : : : "memory");
 }
 #pragma GCC diagnostic pop

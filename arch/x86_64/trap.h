@@ -39,13 +39,13 @@ _Static_assert(__builtin_offsetof(struct trapframe, tf_rsp) == TF_SIZE - 16,
 #define VEC_SPURIOUS	 0xff
 
 /* IST slots (1-based, as in the IDT gate). */
-#define IST_DF	 1
-#define IST_NMI	 2
-#define IST_MC	 3
-#define IST_DB	 4
-#define IST_EXC	 5
-#define IST_INTR 6
-#define IST_COUNT 6
+#define IST_DF	       1
+#define IST_NMI	       2
+#define IST_MC	       3
+#define IST_DB	       4
+#define IST_EXC	       5
+#define IST_INTR       6
+#define IST_COUNT      6
 #define IST_STACK_SIZE 16384
 
 extern char trap_stubs[];

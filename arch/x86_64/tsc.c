@@ -37,8 +37,7 @@ struct pvclock_vcpu_time_info {
 } __attribute__((packed));
 _Static_assert(sizeof(struct pvclock_vcpu_time_info) == 32, "pvclock");
 
-static struct pvclock_vcpu_time_info kvmclock_area
-    __attribute__((aligned(64)));
+static struct pvclock_vcpu_time_info kvmclock_area __attribute__((aligned(64)));
 
 static uint64_t
 from_cpuid(void)
@@ -113,7 +112,7 @@ calibrate_pit(unsigned ms)
 	uint32_t spins = 0;
 
 	outb(0x61, (inb(0x61) & ~0x02) | 0x01); /* gate on, speaker off */
-	outb(0x43, 0xb0);			 /* ch2, lo/hi, mode 0, binary */
+	outb(0x43, 0xb0);			/* ch2, lo/hi, mode 0, binary */
 	outb(0x42, 0xff);
 	outb(0x42, 0xff);
 	outb(0x43, 0x80); /* latch ch2 */

@@ -138,8 +138,8 @@ fflush(FILE *f)
 
 int __snprintf_chk(char *buf, size_t n, int flag, size_t slen, const char *fmt,
     ...);
-int __vsnprintf_chk(char *buf, size_t n, int flag, size_t slen,
-    const char *fmt, va_list ap);
+int __vsnprintf_chk(char *buf, size_t n, int flag, size_t slen, const char *fmt,
+    va_list ap);
 int __fprintf_chk(FILE *f, int flag, const char *fmt, ...);
 int __printf_chk(int flag, const char *fmt, ...);
 
@@ -154,8 +154,7 @@ __vsnprintf_chk(char *buf, size_t n, int flag, size_t slen, const char *fmt,
 }
 
 int
-__snprintf_chk(char *buf, size_t n, int flag, size_t slen, const char *fmt,
-    ...)
+__snprintf_chk(char *buf, size_t n, int flag, size_t slen, const char *fmt, ...)
 {
 	va_list ap;
 	int r;

@@ -18,7 +18,7 @@
 #define MALLOC_MAGIC 0x6d616c6c6f632121ULL
 
 struct mhdr {
-	void *mh_block;	 /* what kmalloc returned */
+	void *mh_block;	  /* what kmalloc returned */
 	uint32_t mh_size; /* bytes passed to kmalloc (<= 4 GiB) */
 	uint32_t mh_magic;
 };
@@ -44,7 +44,8 @@ alloc_aligned(size_t align, size_t n)
 		errno = ENOMEM;
 		return NULL;
 	}
-	p = (char *)(((uintptr_t)block + sizeof(*h) + align - 1) & ~(align - 1));
+	p = (char *)(((uintptr_t)block + sizeof(*h) + align - 1) &
+	    ~(align - 1));
 	h = (struct mhdr *)p - 1;
 	h->mh_block = block;
 	h->mh_size = (uint32_t)total;
@@ -175,14 +176,16 @@ insertion_sort(char *base, size_t n, size_t size,
 	size_t i, j;
 
 	for (i = 1; i < n; i++)
-		for (j = i; j > 0 && cmp(base + (j - 1) * size,
-					 base + j * size) > 0;
+		for (j = i;
+		     j > 0 && cmp(base + (j - 1) * size, base + j * size) > 0;
 		     j--)
-			swap_bytes(base + (j - 1) * size, base + j * size, size);
+			swap_bytes(base + (j - 1) * size, base + j * size,
+			    size);
 }
 
 void
-qsort(void *vbase, size_t n, size_t size, int (*cmp)(const void *, const void *))
+qsort(void *vbase, size_t n, size_t size,
+    int (*cmp)(const void *, const void *))
 {
 	char *base = vbase;
 
@@ -211,7 +214,8 @@ qsort(void *vbase, size_t n, size_t size, int (*cmp)(const void *, const void *)
 			base += (store + 1) * size;
 			n -= store + 1;
 		} else {
-			qsort(base + (store + 1) * size, n - store - 1, size, cmp);
+			qsort(base + (store + 1) * size, n - store - 1, size,
+			    cmp);
 			n = store;
 		}
 	}

@@ -13,10 +13,7 @@ memcpy(void *restrict d, const void *restrict s, size_t n)
 {
 	void *ret = d;
 
-	__asm__ volatile("rep movsb"
-			 : "+D"(d), "+S"(s), "+c"(n)
-			 :
-			 : "memory");
+	__asm__ volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
 	return ret;
 }
 
@@ -45,10 +42,7 @@ memset(void *d, int c, size_t n)
 {
 	void *ret = d;
 
-	__asm__ volatile("rep stosb"
-			 : "+D"(d), "+c"(n)
-			 : "a"(c)
-			 : "memory");
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
 	return ret;
 }
 
@@ -246,14 +240,19 @@ strerror(int err)
 		int e;
 		const char *s;
 	} msgs[] = {
-		{ 0, "Success" }, { EPERM, "Operation not permitted" },
+		{ 0, "Success" },
+		{ EPERM, "Operation not permitted" },
 		{ ENOENT, "No such file or directory" },
-		{ EIO, "Input/output error" }, { EBADF, "Bad file descriptor" },
+		{ EIO, "Input/output error" },
+		{ EBADF, "Bad file descriptor" },
 		{ EAGAIN, "Resource temporarily unavailable" },
 		{ ENOMEM, "Cannot allocate memory" },
-		{ EACCES, "Permission denied" }, { EEXIST, "File exists" },
-		{ ENODEV, "No such device" }, { ENOTDIR, "Not a directory" },
-		{ EISDIR, "Is a directory" }, { EINVAL, "Invalid argument" },
+		{ EACCES, "Permission denied" },
+		{ EEXIST, "File exists" },
+		{ ENODEV, "No such device" },
+		{ ENOTDIR, "Not a directory" },
+		{ EISDIR, "Is a directory" },
+		{ EINVAL, "Invalid argument" },
 		{ ENOSPC, "No space left on device" },
 		{ EROFS, "Read-only file system" },
 		{ ERANGE, "Numerical result out of range" },
@@ -269,5 +268,5 @@ strerror(int err)
 	for (i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++)
 		if (msgs[i].e == err)
 			return (char *)(uintptr_t)msgs[i].s;
-	return (char *)(uintptr_t)"Unknown error";
+	return (char *)(uintptr_t) "Unknown error";
 }

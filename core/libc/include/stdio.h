@@ -9,7 +9,7 @@
 #include <stddef.h>
 typedef struct df_file FILE;
 extern FILE *stdin, *stdout, *stderr;
-#define EOF (-1)
+#define EOF    (-1)
 #define BUFSIZ 1024
 int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int vprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
