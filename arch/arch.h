@@ -49,6 +49,10 @@ int arch_memmap(struct arch_memrange *out, int max);
 /* Total RAM the VMM reported, in bytes (usable or not). */
 uint64_t arch_ram_total(void);
 
+/* Boot module i (QEMU's -initrd is module 0): its physical range, kept
+ * from the page allocator. Returns 0 or -ENOENT. */
+int arch_boot_module(int i, uint64_t *base, uint64_t *size);
+
 /* The kernel command line (never NULL; "" when there is none). */
 const char *arch_cmdline(void);
 

@@ -4,11 +4,19 @@
  * Each RAM range becomes a zone. The zone's first pages hold its metadata:
  * one byte per page, which for the first page of a block records whether
  * the block is free or allocated and its order; every other byte is 0.
- * Free blocks are kept on one circular list per order, linked through
- * their own first bytes (RAM is mapped, so free memory can hold the
- * links). A block of order k starts at an address aligned to 4 KiB << k;
- * its buddy is that address XOR (4 KiB << k), merged on free when it lies
- * in the same zone and is free with the same order.
+ * A block of order k starts at an address aligned to 4 KiB << k; its buddy
+ * is that address XOR (4 KiB << k), merged on free when it lies in the
+ * same zone and is free with the same order.
+ *
+ * Free blocks below LIST_ORDERS are kept on one circular list per order,
+ * linked through their own first bytes. Larger free blocks are not linked:
+ * they are found by scanning the metadata at their alignment, from a
+ * per-zone hint. So the allocator never writes into a large free block,
+ * and boot touches no free memory but the metadata: on a VMM each first
+ * touch of guest RAM costs the host a page allocation (milliseconds for a
+ * 2 MiB page on a nested machine), which made free-list links in every
+ * large block the bulk of boot time. Large allocations are rare (slabs
+ * are at most 64 KiB), so the scan is off the hot path.
  *
  * The metadata byte lets page_free() check its caller: freeing a block
  * that is not allocated, with the wrong order, or at an address inside a
@@ -20,15 +28,20 @@
 #include "core/page.h"
 #include "core/spinlock.h"
 
-#define META_FREE  0x80
-#define META_ALLOC 0x40
-#define META_ORDER 0x1f
-#define MAX_ZONES  32
+#define META_FREE   0x80
+#define META_ALLOC  0x40
+#define META_ORDER  0x1f
+#define MAX_ZONES   32
+#define LIST_ORDERS 9 /* orders 0..8 (up to 1 MiB) are on lists */
 
 struct zone {
 	uintptr_t z_base; /* first managed page */
 	size_t z_npages;
 	uint8_t *z_meta;
+	/* Unlisted orders: free blocks in this zone, and the lowest page
+	 * index that may hold one. */
+	size_t z_nfree[PAGE_MAX_ORDER + 1];
+	size_t z_hint[PAGE_MAX_ORDER + 1];
 };
 
 struct free_block {
@@ -39,7 +52,7 @@ struct free_block {
 static struct spinlock page_lock = SPINLOCK_INIT;
 static struct zone zones[MAX_ZONES];
 static int nzones;
-static struct free_block free_list[PAGE_MAX_ORDER + 1];
+static struct free_block free_list[LIST_ORDERS];
 static struct page_stats stats;
 static unsigned fail_nth;
 
@@ -67,15 +80,28 @@ meta_of(struct zone *z, uintptr_t a)
 	return &z->z_meta[(a - z->z_base) / PG_PAGE_SIZE];
 }
 
+static size_t
+page_index(struct zone *z, uintptr_t a)
+{
+	return (a - z->z_base) / PG_PAGE_SIZE;
+}
+
 static void
 list_insert(struct zone *z, uintptr_t a, unsigned order)
 {
-	struct free_block *b = (struct free_block *)a, *h = &free_list[order];
+	struct free_block *b = (struct free_block *)a, *h;
 
-	b->fb_next = h->fb_next;
-	b->fb_prev = h;
-	h->fb_next->fb_prev = b;
-	h->fb_next = b;
+	if (order < LIST_ORDERS) {
+		h = &free_list[order];
+		b->fb_next = h->fb_next;
+		b->fb_prev = h;
+		h->fb_next->fb_prev = b;
+		h->fb_next = b;
+	} else {
+		z->z_nfree[order]++;
+		if (page_index(z, a) < z->z_hint[order])
+			z->z_hint[order] = page_index(z, a);
+	}
 	*meta_of(z, a) = META_FREE | order;
 	stats.ps_free += 1UL << order;
 	stats.ps_blocks[order]++;
@@ -86,11 +112,47 @@ list_remove(struct zone *z, uintptr_t a, unsigned order)
 {
 	struct free_block *b = (struct free_block *)a;
 
-	b->fb_prev->fb_next = b->fb_next;
-	b->fb_next->fb_prev = b->fb_prev;
+	if (order < LIST_ORDERS) {
+		b->fb_prev->fb_next = b->fb_next;
+		b->fb_next->fb_prev = b->fb_prev;
+	} else {
+		z->z_nfree[order]--;
+	}
 	*meta_of(z, a) = 0;
 	stats.ps_free -= 1UL << order;
 	stats.ps_blocks[order]--;
+}
+
+/*
+ * A free block of an unlisted order: the metadata is scanned at the
+ * order's alignment from the zone's hint, which is then moved past it.
+ */
+static uintptr_t
+find_unlisted(unsigned order, struct zone **zp)
+{
+	size_t step = 1UL << order;
+	int i;
+
+	for (i = 0; i < nzones; i++) {
+		struct zone *z = &zones[i];
+		uintptr_t first = ROUNDUP(z->z_base, block_bytes(order));
+		size_t idx = page_index(z, first);
+		if (z->z_nfree[order] == 0)
+			continue;
+		if (z->z_hint[order] > idx)
+			idx += ROUNDUP(z->z_hint[order] - idx, step);
+		for (; idx < z->z_npages; idx += step) {
+			if (z->z_meta[idx] == (META_FREE | order)) {
+				z->z_hint[order] = idx;
+				*zp = z;
+				return z->z_base + idx * PG_PAGE_SIZE;
+			}
+		}
+		panic("page: zone %d has %zu free blocks of order %u but none "
+		      "found",
+		    i, z->z_nfree[order], order);
+	}
+	return 0;
 }
 
 /* Frees [a, a + n pages) of zone z as the largest aligned blocks. */
@@ -112,7 +174,7 @@ static void
 zone_add(uintptr_t base, size_t size)
 {
 	size_t npages = size / PG_PAGE_SIZE, meta_pages;
-	struct zone *z;
+	struct zone *z = NULL;
 
 	if (nzones == MAX_ZONES) {
 		log_warn(
@@ -128,6 +190,8 @@ zone_add(uintptr_t base, size_t size)
 	z->z_base = base + meta_pages * PG_PAGE_SIZE;
 	z->z_npages = npages - meta_pages;
 	memset(z->z_meta, 0, z->z_npages);
+	memset(z->z_nfree, 0, sizeof(z->z_nfree));
+	memset(z->z_hint, 0, sizeof(z->z_hint));
 	stats.ps_meta += meta_pages;
 	stats.ps_total += z->z_npages;
 	zone_fill(z, z->z_base, z->z_npages);
@@ -139,7 +203,7 @@ page_init(const struct page_range *r, int n)
 	int i;
 
 	KKASSERT(nzones == 0);
-	for (i = 0; i <= PAGE_MAX_ORDER; i++)
+	for (i = 0; i < LIST_ORDERS; i++)
 		free_list[i].fb_next = free_list[i].fb_prev = &free_list[i];
 	for (i = 0; i < n; i++) {
 		KKASSERT((r[i].pr_base & (PG_PAGE_SIZE - 1)) == 0);
@@ -160,17 +224,21 @@ page_alloc(unsigned order)
 {
 	unsigned k;
 	uintptr_t a = 0;
-	struct zone *z;
+	struct zone *z = NULL;
 
 	if (order > PAGE_MAX_ORDER)
 		return NULL;
 	spin_lock(&page_lock);
 	for (k = injected_failure() ? PAGE_MAX_ORDER + 1 : order;
 	     k <= PAGE_MAX_ORDER; k++) {
-		if (free_list[k].fb_next == &free_list[k])
+		if (stats.ps_blocks[k] == 0)
 			continue;
-		a = (uintptr_t)free_list[k].fb_next;
-		z = zone_of(a);
+		if (k < LIST_ORDERS) {
+			a = (uintptr_t)free_list[k].fb_next;
+			z = zone_of(a);
+		} else {
+			a = find_unlisted(k, &z);
+		}
 		list_remove(z, a, k);
 		while (k > order) {
 			k--;
@@ -223,7 +291,7 @@ void
 page_free(void *p, unsigned order)
 {
 	uintptr_t a = (uintptr_t)p;
-	struct zone *z;
+	struct zone *z = NULL;
 	char why[96];
 
 	KKASSERT(order <= PAGE_MAX_ORDER);

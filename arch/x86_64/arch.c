@@ -205,9 +205,16 @@ arch_memmap(struct arch_memrange *out, int max)
 	n = cut(out, n, max, (uintptr_t)__image_start, (uintptr_t)__image_end);
 	pmap_early_region(&es, &ee);
 	n = cut(out, n, max, es, ee);
-	for (i = 0; i < bootinfo.bi_nmod; i++)
-		n = cut(out, n, max, bootinfo.bi_mod[i].bm_base & ~PAGE_MASK,
-		    bootinfo.bi_mod[i].bm_base + bootinfo.bi_mod[i].bm_size);
+	for (i = 0; i < bootinfo.bi_nmod; i++) {
+		uint64_t b = bootinfo.bi_mod[i].bm_base;
+		uint64_t e = b + bootinfo.bi_mod[i].bm_size;
+		if (e < b)
+			e = UINT64_MAX; /* a bogus size: keep everything above
+					 */
+		n = cut(out, n, max, b & ~PAGE_MASK,
+		    e > UINT64_MAX - PAGE_MASK ? UINT64_MAX :
+						 (e + PAGE_MASK) & ~PAGE_MASK);
+	}
 	return n;
 }
 

@@ -89,11 +89,12 @@ lapic_timer_mode(void)
 	return use_deadline ? "tsc-deadline" : "one-shot";
 }
 
-/* Counts the one-shot timer against the TSC for 10 ms. */
+/* Counts the one-shot timer against the TSC for 1 ms (a count of ~10^6
+ * at QEMU's 1 GHz APIC bus: 0.1%). */
 static void
 calibrate_timer(void)
 {
-	uint64_t t0, wait = tsc_ns_to_ticks(10000000);
+	uint64_t t0, wait = tsc_ns_to_ticks(1000000);
 	uint32_t left;
 
 	lapic_write(LAPIC_TIMER_DCR, 0xb); /* divide by 1 */
@@ -104,7 +105,7 @@ calibrate_timer(void)
 		cpu_pause();
 	left = lapic_read(LAPIC_TIMER_CCR);
 	lapic_write(LAPIC_TIMER_ICR, 0);
-	lapic_timer_hz = (uint64_t)(0xffffffffu - left) * 100;
+	lapic_timer_hz = (uint64_t)(0xffffffffu - left) * 1000;
 	if (lapic_timer_hz == 0) {
 		boot_warn("lapic: timer does not count; assuming 1 GHz");
 		lapic_timer_hz = 1000000000;

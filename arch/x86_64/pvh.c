@@ -13,6 +13,7 @@
  *  - pvh_parse() once, early, before pmap_init().
  *  - pvh_usable_ram() gives RAM ranges (type 1) sorted and merged.
  */
+#include <errno.h>
 #include <string.h>
 #include "arch/arch.h"
 #include "arch/x86_64/boot.h"
@@ -201,6 +202,16 @@ pvh_usable_ram(struct boot_memrange *out, int max)
 		out[n++] = *r;
 	}
 	return n;
+}
+
+int
+arch_boot_module(int i, uint64_t *base, uint64_t *size)
+{
+	if (i < 0 || i >= bootinfo.bi_nmod)
+		return -ENOENT;
+	*base = bootinfo.bi_mod[i].bm_base;
+	*size = bootinfo.bi_mod[i].bm_size;
+	return 0;
 }
 
 bool

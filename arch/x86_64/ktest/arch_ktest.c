@@ -263,6 +263,56 @@ KTEST(arch, fwcfg)
 	arch_stack_free(stack, 8192);
 }
 
+/* test/CMakeLists.txt passes test/boot/module.txt with -initrd. */
+KTEST(arch, pvh_module)
+{
+	static const char want[] = "damselfly boot module test\n";
+	uint64_t base, size;
+
+	KT_ASSERT_EQ(arch_boot_module(0, &base, &size), 0);
+	KT_ASSERT_EQ(size, sizeof(want) - 1);
+	KT_ASSERT(arch_addr_readable((void *)(uintptr_t)base, size));
+	KT_ASSERT(memcmp((void *)(uintptr_t)base, want, size) == 0);
+	KT_ASSERT_EQ(arch_boot_module(1, &base, &size), -ENOENT);
+	KT_ASSERT_EQ(arch_boot_module(-1, &base, &size), -ENOENT);
+}
+
+/*
+ * A device interrupt end to end: the UART raises "transmitter empty" on
+ * IRQ 4, which the IOAPIC routes to a vector of ours.
+ */
+#define COM1 0x3f8
+static volatile int uart_irqs;
+
+static void
+uart_intr(void *arg)
+{
+	(void)inb(COM1 + 2); /* IIR: reading it acknowledges THRE */
+	outb(COM1 + 1, 0);   /* IER: no more interrupts */
+	uart_irqs++;
+}
+
+KTEST(arch, ioapic_uart_irq)
+{
+	bool level, low;
+	uint32_t gsi = acpi_isa_irq_to_gsi(4, &level, &low);
+	int vec = arch_intr_alloc(uart_intr, NULL);
+	uint64_t until;
+
+	KT_ASSERT(vec >= 0);
+	KT_ASSERT_EQ(arch_intr_route_gsi(gsi, vec, level, low), 0);
+	KT_ASSERT_EQ(arch_intr_route_gsi(999, vec, false, false), -ENOENT);
+	KT_ASSERT_EQ(arch_intr_route_gsi(gsi, 5, false, false), -EINVAL);
+	outb(COM1 + 4, inb(COM1 + 4) | 0x08); /* MCR OUT2 gates the IRQ */
+	outb(COM1 + 1, 0x02);		      /* IER: THR empty */
+	until = arch_nanotime() + 1000000000;
+	while (uart_irqs == 0 && arch_nanotime() < until)
+		arch_idle_wait();
+	arch_intr_mask_gsi(gsi, true);
+	outb(COM1 + 1, 0);
+	KT_ASSERT_EQ(uart_irqs, 1);
+}
+
 KTEST(arch, acpi_tables)
 {
 	KT_ASSERT(acpi_info.ai_present);
