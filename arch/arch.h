@@ -69,6 +69,67 @@ const char *arch_accelerator(void);
  * .bss. */
 size_t arch_image_size(void);
 
+/* ---- CPUs ---- */
+
+#define ARCH_MAX_CPUS 64
+
+/* This CPU's index, 0 (the boot CPU) .. arch_ncpus() - 1. */
+static inline unsigned
+arch_cpu_id(void)
+{
+	unsigned id;
+	__asm__ volatile("movl %%gs:16, %0" : "=r"(id));
+	return id;
+}
+
+/* The upper layer's per-CPU pointer (the scheduler's globaldata). */
+static inline void *
+arch_cpu_local(void)
+{
+	void *p;
+	__asm__ volatile("movq %%gs:8, %0" : "=r"(p));
+	return p;
+}
+void arch_cpu_set_local(void *p);
+
+/* CPUs running (1 until arch_smp_start()). */
+unsigned arch_ncpus(void);
+
+/*
+ * Starts every other CPU the firmware describes, up to max in all, one at
+ * a time. AP number i (1..) switches to stack_top[i] with its thread
+ * pointer (FS base) set to tls[i], sets itself up (GDT, TSS and IST
+ * stacks, IDT, features, LAPIC) and calls entry(i) with interrupts off;
+ * entry must not return. Returns the number of CPUs running.
+ */
+unsigned arch_smp_start(unsigned max, void *const *stack_top, void *const *tls,
+    void (*entry)(unsigned cpu));
+
+/* Sends interrupt vector to CPU cpu (an IPI); vector from
+ * arch_intr_alloc(). Never blocks for long (the ICR accepts at once). */
+void arch_ipi_send(unsigned cpu, int vector);
+
+/* ---- Context switch ---- */
+
+/* A thread's saved machine context: everything else is on its stack. */
+struct arch_ctx {
+	uint64_t ac_rsp;
+};
+
+/*
+ * Prepares ctx so that the first arch_switch() to it runs
+ * entry(arg) on the stack below stack_top, with interrupts disabled;
+ * entry must not return.
+ */
+void arch_ctx_init(struct arch_ctx *ctx, void *stack_top, void (*entry)(void *),
+    void *arg);
+/*
+ * Saves the callee-saved registers and RFLAGS (the interrupt flag
+ * included) in from and resumes to. Returns when something switches
+ * back to from.
+ */
+void arch_switch(struct arch_ctx *from, struct arch_ctx *to);
+
 /* ---- Console ---- */
 
 /* Writes to the serial console. Safe from any context; never blocks. */
@@ -132,6 +193,18 @@ arch_intr_enabled(void)
 void arch_idle_wait(void);
 
 /*
+ * The scheduler's hooks into interrupt delivery. gate(vec) runs first,
+ * interrupts off: false defers the interrupt (arch masks its IOAPIC pin
+ * when it is level-triggered, sends the EOI and returns); the scheduler
+ * later runs it with arch_intr_run(), which also unmasks the pin.
+ * on_return() runs after every interrupt that was not deferred, still
+ * with interrupts off, on the interrupted thread's stack: it may switch
+ * threads (preemption).
+ */
+void arch_intr_set_hooks(bool (*gate)(int vec), void (*on_return)(void));
+void arch_intr_run(int vec);
+
+/*
  * Allocates an interrupt vector and routes a device interrupt to it.
  * arch_intr_route_gsi() programs the IOAPIC pin for a GSI (edge or level,
  * active high or low) to this CPU. Returns the vector or a negative errno.
@@ -175,6 +248,10 @@ size_t arch_tls_align(void);
 void *arch_tls_init(void *mem, uint64_t canary);
 void arch_tls_activate(void *tp);
 void *arch_tls_current(void);
+
+/* 64 bits from RDRAND where the CPU has it, else the TSC mixed: for
+ * canaries and hashing seeds, not for keys (those wait for virtio-rng). */
+uint64_t arch_random_u64(void);
 
 /* ---- Firmware configuration (QEMU fw_cfg) ---- */
 

@@ -7,10 +7,14 @@
  *   arch_init()         LAPIC, IOAPIC, fw_cfg, PCI
  *   config_init()       deployment config (fw_cfg) then the command line
  *   kmalloc_init()      size classes (debug mode from the config)
+ *   sched_init()        the boot thread becomes LWKT thread 0 of CPU 0
+ *   sched_smp_start()   every other CPU, each in its idle thread
  *   constructors        .init_array of the linked libraries
  *   boot report         then "damselfly: ready"
  *   ktest_main()        when the ktest key is set
  *   app_main()          the image's application; its return powers off
+ *
+ * This sequence is the one place core calls the layers above it.
  */
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +25,7 @@
 #include "core/kmalloc.h"
 #include "core/ktest.h"
 #include "core/page.h"
+#include "sched/sched.h"
 
 #define MAX_RANGES   64
 #define CONFIG_FWCFG "opt/damselfly/config"
@@ -46,6 +51,10 @@ CFG_INT(poweroff_after_ms, "poweroff_after_ms", poweroff_after_ms, 0,
 static bool noxsave;
 CFG_BOOL(noxsave, "noxsave", noxsave,
     "do not use XSAVE or AVX (FXSAVE and SSE only), as Linux's noxsave");
+
+static int64_t smp_max_cpus = ARCH_MAX_CPUS;
+CFG_INT(smp_max_cpus, "smp.max_cpus", smp_max_cpus, 1, ARCH_MAX_CPUS,
+    "start at most this many CPUs (the boot CPU included)");
 
 static uint64_t ready_ns;
 static struct arch_memrange ranges[MAX_RANGES];
@@ -149,8 +158,8 @@ boot_report(void)
 	arch_cpu_features_str(feat, sizeof(feat));
 	kprintf("Damselfly %s on QEMU %s (%s)\n", DAMSELFLY_VERSION,
 	    arch_machine_name(), arch_accelerator());
-	kprintf("  cpu      %s; %d present\n", arch_cpu_brand(),
-	    arch_ncpus_present());
+	kprintf("  cpu      %s; %d present, %u running\n", arch_cpu_brand(),
+	    arch_ncpus_present(), lwkt_ncpus);
 	kprintf("  features %s\n", feat);
 	kprintf("  memory   %llu MiB RAM, %llu MiB free in %d ranges, image "
 		"%llu KiB\n",
@@ -171,32 +180,48 @@ boot_report(void)
 	    (unsigned long long)entry_us);
 }
 
-/* Idles until poweroff_after_ms (if set) has passed, then powers off. */
-static volatile bool poweroff_due;
-
-static void
-poweroff_timer(void)
-{
-	poweroff_due = true;
-}
-
+/* Sleeps until poweroff_after_ms (if set) has passed, then powers off. */
 _Noreturn void
 kern_idle(void)
 {
+	static int never;
+
 	if (poweroff_after_ms > 0) {
-		arch_timer_set_handler(poweroff_timer);
-		arch_timer_arm(
-		    ready_ns + (uint64_t)poweroff_after_ms * 1000000);
+		uint64_t now = arch_nanotime();
+		uint64_t at = ready_ns + (uint64_t)poweroff_after_ms * 1000000;
+		if (at > now)
+			tsleep(&never, "idle", at - now);
+		kprintf("damselfly: power off\n");
+		arch_poweroff();
 	}
-	for (;;) {
-		arch_intr_disable();
-		if (poweroff_due) {
-			kprintf("damselfly: power off\n");
-			arch_poweroff();
-		}
-		arch_idle_wait(); /* sti; hlt: no wake-up lost */
-	}
+	for (;;)
+		tsleep(&never, "idle", 0);
 }
+
+/* The test runner's watchdog, on a callout. */
+static struct callout ktest_callout;
+static void (*ktest_watchdog_fn)(void);
+
+static void
+ktest_watchdog_fire(void *arg)
+{
+	ktest_watchdog_fn();
+}
+
+static void
+ktest_wd_arm(uint64_t ns, void (*fn)(void))
+{
+	ktest_watchdog_fn = fn;
+	callout_reset(&ktest_callout, ns, ktest_watchdog_fire, NULL);
+}
+
+static void
+ktest_wd_disarm(void)
+{
+	callout_stop(&ktest_callout);
+}
+
+static const struct ktest_timer ktest_timer = { ktest_wd_arm, ktest_wd_disarm };
 
 _Noreturn void kmain(void);
 
@@ -210,12 +235,14 @@ kmain(void)
 	arch_init();
 	config_init();
 	kmalloc_init(kmalloc_debug);
+	sched_init();
+	sched_smp_start((unsigned)smp_max_cpus);
 	run_constructors();
 	ready_ns = arch_nanotime();
 	boot_report();
 	kprintf("damselfly: ready\n");
 	if (ktest_spec[0] != 0)
-		ktest_main(ktest_spec);
+		ktest_main(ktest_spec, &ktest_timer);
 	rc = app_main();
 	if (rc != 0) {
 		kprintf("damselfly: the application returned %d\n", rc);

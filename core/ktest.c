@@ -25,6 +25,7 @@ CFG_INT(ktest_timeout, "ktest.timeout", ktest_timeout_s, 1, 86400,
 
 static jmp_buf *test_jb;
 static const struct ktest *current;
+static const struct ktest_timer *wd;
 
 _Noreturn void
 ktest_fail(const char *file, int line, const char *fmt, ...)
@@ -103,18 +104,17 @@ run_one(const struct ktest *t)
 	current = t;
 	kprintf("ktest: run %s\n", t->kt_name);
 	t0 = arch_nanotime();
-	arch_timer_set_handler(watchdog);
-	arch_timer_arm(t0 + (uint64_t)ktest_timeout_s * 1000000000);
+	wd->kt_arm((uint64_t)ktest_timeout_s * 1000000000, watchdog);
 	test_jb = &jb;
 	if (setjmp(jb) != 0) {
-		arch_timer_arm(0);
+		wd->kt_disarm();
 		arch_intr_enable();
 		test_jb = NULL;
 		return false;
 	}
 	t->kt_fn();
 	test_jb = NULL;
-	arch_timer_arm(0);
+	wd->kt_disarm();
 	arch_intr_enable();
 	kprintf("ktest: ok %s (%llu us)\n", t->kt_name,
 	    (unsigned long long)((arch_nanotime() - t0) / 1000));
@@ -144,13 +144,14 @@ check_unused(const char *spec, const bool *used)
 }
 
 _Noreturn void
-ktest_main(const char *spec)
+ktest_main(const char *spec, const struct ktest_timer *timer)
 {
 	const struct ktest *t;
 	bool used[64] = { false };
 	int passed = 0, failed = 0, skipped = 0;
 	const char *need;
 
+	wd = timer;
 	arch_intr_enable();
 	for (t = __ktest_start; t < __ktest_end; t++) {
 		if (!selected(t, spec, used))

@@ -92,7 +92,17 @@ _Noreturn void ktest_fail(const char *file, int line, const char *fmt, ...)
 		KT_ASSERT_STR_CONTAINS(panic_last_message(), sub);    \
 	} while (0)
 
+/*
+ * How the runner arms its per-test watchdog: fn runs (in interrupt
+ * context) if the test is still running after ns nanoseconds. The init
+ * sequence passes the scheduler's callouts.
+ */
+struct ktest_timer {
+	void (*kt_arm)(uint64_t ns, void (*fn)(void));
+	void (*kt_disarm)(void);
+};
+
 /* Runs the tests the ktest key names; does not return. */
-_Noreturn void ktest_main(const char *spec);
+_Noreturn void ktest_main(const char *spec, const struct ktest_timer *timer);
 
 #endif

@@ -38,7 +38,10 @@
 
 #define GDT_KCODE	   0x08
 #define GDT_KDATA	   0x10
-#define GDT_TSS		   0x18
+#define GDT_TSS		   0x18 /* in the per-CPU GDT */
+#define GDT_KCODE32	   0x18 /* in boot_gdt, for the APs' start */
+
+#define AP_TRAMP_PA	   0x8000 /* SIPI vector 0x08 */
 
 #define BOOT_STACK_SIZE	   32768
 #define BOOT_TLS_SIZE	   4096

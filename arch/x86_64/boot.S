@@ -138,12 +138,93 @@ boot_random64:
 	imul	%rdx, %rax
 3:	ret
 
+/*
+ * Application processors. smp.c copies ap_tramp (16-bit code) to
+ * AP_TRAMP_PA and starts each AP there with INIT-SIPI-SIPI, one at a time,
+ * after filling in the ap_* variables. The trampoline only reaches
+ * protected mode; the rest runs in the kernel image, which is executable.
+ */
+	.code16
+	.globl	ap_tramp, ap_tramp_end
+ap_tramp:
+	cli
+	cld
+	mov	%cs, %ax
+	mov	%ax, %ds
+	lgdtl	(ap_tramp_gdt_desc - ap_tramp)
+	mov	%cr0, %eax
+	or	$CR0_PE, %eax
+	mov	%eax, %cr0
+	ljmpl	$GDT_KCODE32, $ap_pm32
+	.balign	8
+ap_tramp_gdt_desc:
+	.word	boot_gdt_end - boot_gdt - 1
+	.long	boot_gdt
+ap_tramp_end:
+
+	.section .boot.text, "ax"
+	.code32
+ap_pm32:
+	mov	$GDT_KDATA, %eax
+	mov	%eax, %ds
+	mov	%eax, %es
+	mov	%eax, %ss
+	mov	%cr4, %eax
+	or	$CR4_PAE, %eax
+	mov	%eax, %cr4
+	mov	ap_cr3, %eax
+	mov	%eax, %cr3
+	mov	$MSR_EFER, %ecx
+	rdmsr
+	or	ap_efer, %eax
+	wrmsr
+	mov	%cr0, %eax
+	or	$(CR0_PG | CR0_PE), %eax
+	mov	%eax, %cr0
+	ljmp	$GDT_KCODE, $ap_lm64
+
+	.code64
+ap_lm64:
+	mov	$GDT_KDATA, %eax
+	mov	%eax, %ds
+	mov	%eax, %es
+	mov	%eax, %ss
+	xor	%eax, %eax
+	mov	%eax, %fs
+	mov	%eax, %gs
+	mov	ap_stack, %rsp
+	mov	ap_tls, %rax		/* the canary lives at %fs:0x28 */
+	mov	%rax, %rdx
+	shr	$32, %rdx
+	mov	$MSR_FS_BASE, %ecx
+	wrmsr
+	xor	%ebp, %ebp
+	mov	ap_cpu, %edi
+	call	ap_start
+4:	cli
+	hlt
+	jmp	4b
+
 	.data
+	.balign	8
+	.globl	ap_cr3, ap_efer, ap_stack, ap_tls, ap_cpu
+ap_cr3:
+	.quad	0
+ap_efer:
+	.quad	0
+ap_stack:
+	.quad	0
+ap_tls:
+	.quad	0
+ap_cpu:
+	.quad	0
+
 	.balign	16
 boot_gdt:
 	.quad	0
 	.quad	0x00af9a000000ffff	/* GDT_KCODE: 64-bit code, DPL 0 */
 	.quad	0x00cf92000000ffff	/* GDT_KDATA: flat data */
+	.quad	0x00cf9a000000ffff	/* GDT_KCODE32: the APs' way in */
 boot_gdt_end:
 	.balign	8
 boot_gdt_desc:

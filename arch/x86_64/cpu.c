@@ -369,7 +369,7 @@ struct ist_stack {
 static struct ist_stack bsp_ist[IST_COUNT]
     __attribute__((aligned(PAGE_SIZE), section(".bss.page_aligned")));
 
-struct pcpu pcpu_bsp;
+struct pcpu pcpu_all[ARCH_MAX_CPUS];
 
 void
 cpu_init_bsp(void)
@@ -385,4 +385,59 @@ cpu_init_bsp(void)
 	}
 	trap_init_idt();
 	cpu_load_tables(pc);
+}
+
+/* ---------------------------------------------------------------- */
+/* Thread contexts (switch.S)                                       */
+/* ---------------------------------------------------------------- */
+
+extern char arch_thread_start[];
+
+/*
+ * The frame arch_switch pops: r15 r14 r13 r12 rbx rbp rflags, then the
+ * return address (arch_thread_start) and a zero that ends backtraces.
+ * The new thread starts with interrupts disabled (RFLAGS 0x2).
+ */
+void
+arch_ctx_init(struct arch_ctx *ctx, void *stack_top, void (*entry)(void *),
+    void *arg)
+{
+	uint64_t *sp = (uint64_t *)((uintptr_t)stack_top & ~(uintptr_t)15);
+
+	*--sp = 0;
+	*--sp = (uint64_t)(uintptr_t)arch_thread_start;
+	*--sp = 0x2;			    /* rflags */
+	*--sp = 0;			    /* rbp */
+	*--sp = (uint64_t)(uintptr_t)entry; /* rbx */
+	*--sp = (uint64_t)(uintptr_t)arg;   /* r12 */
+	*--sp = 0;			    /* r13 */
+	*--sp = 0;			    /* r14 */
+	*--sp = 0;			    /* r15 */
+	ctx->ac_rsp = (uint64_t)(uintptr_t)sp;
+}
+
+void
+arch_cpu_set_local(void *p)
+{
+	pcpu_self()->pc_upper = p;
+}
+
+uint64_t
+arch_random_u64(void)
+{
+	uint64_t v;
+	int i;
+
+	if (cpu_feat.rdrand) {
+		for (i = 0; i < 10; i++) {
+			unsigned char ok;
+			__asm__ volatile("rdrand %0; setc %1"
+					 : "=r"(v), "=qm"(ok));
+			if (ok)
+				return v;
+		}
+	}
+	v = rdtsc() * 0x9e3779b97f4a7c15ULL;
+	v ^= v >> 29;
+	return v * 0xbf58476d1ce4e5b9ULL;
 }

@@ -33,6 +33,8 @@ struct ioapic {
 static struct ioapic ioapics[ACPI_MAX_IOAPICS];
 static int nioapic;
 static volatile int ioapic_lock;
+/* Vector -> GSI + 1 for level-triggered routes (0: none). */
+static uint16_t level_gsi[256];
 
 static uint32_t
 ioapic_read(struct ioapic *io, uint32_t reg)
@@ -115,6 +117,7 @@ arch_intr_route_gsi(unsigned gsi, int vector, bool level, bool active_low)
 		cpu_pause();
 	ioapic_write(io, IOREDTBL(pin) + 1, lapic_id() << 24);
 	ioapic_write(io, IOREDTBL(pin), lo & ~RTE_MASKED);
+	level_gsi[vector] = level ? (uint16_t)(gsi + 1) : 0;
 	__atomic_store_n(&ioapic_lock, 0, __ATOMIC_RELEASE);
 	return 0;
 }
@@ -134,4 +137,13 @@ arch_intr_mask_gsi(unsigned gsi, bool masked)
 	lo = masked ? lo | RTE_MASKED : lo & ~RTE_MASKED;
 	ioapic_write(io, IOREDTBL(pin), lo);
 	__atomic_store_n(&ioapic_lock, 0, __ATOMIC_RELEASE);
+}
+
+void
+ioapic_mask_vector(int vec, bool masked)
+{
+	uint16_t g = level_gsi[vec & 0xff];
+
+	if (g != 0)
+		arch_intr_mask_gsi(g - 1u, masked);
 }

@@ -16,6 +16,7 @@
 #include "arch/x86_64/boot.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/lapic.h"
+#include "arch/x86_64/pcpu.h"
 #include "arch/x86_64/trap.h"
 
 #define MSR_APIC_BASE	   0x1b
@@ -28,6 +29,8 @@
 #define LAPIC_EOI	   0x0b0
 #define LAPIC_SVR	   0x0f0
 #define LAPIC_ESR	   0x280
+#define LAPIC_ICR_LO	   0x300
+#define LAPIC_ICR_HI	   0x310
 #define LAPIC_LVT_TIMER	   0x320
 #define LAPIC_LVT_LINT0	   0x350
 #define LAPIC_LVT_LINT1	   0x360
@@ -45,7 +48,6 @@ static uintptr_t xapic_base;
 static bool use_deadline;
 static uint64_t lapic_timer_hz; /* one-shot mode, divide by 1 */
 static void (*timer_handler)(void);
-static uint64_t timer_deadline; /* per CPU once SMP arrives (issue 3) */
 
 static uint32_t
 lapic_read(uint32_t reg)
@@ -115,7 +117,8 @@ calibrate_timer(void)
 static void
 timer_intr(void *arg)
 {
-	uint64_t d = timer_deadline;
+	struct pcpu *pc = pcpu_self();
+	uint64_t d = pc->pc_timer_deadline;
 
 	if (d == 0)
 		return;
@@ -123,9 +126,14 @@ timer_intr(void *arg)
 		arch_timer_arm(d); /* a one-shot count too short to reach it */
 		return;
 	}
-	timer_deadline = 0;
+	pc->pc_timer_deadline = 0;
 	if (timer_handler != NULL)
 		timer_handler();
+}
+
+void (*lapic_timer_handler(void))(void)
+{
+	return timer_handler;
 }
 
 void
@@ -139,7 +147,7 @@ arch_timer_arm(uint64_t deadline_ns)
 {
 	uint64_t now, delta;
 
-	timer_deadline = deadline_ns;
+	pcpu_self()->pc_timer_deadline = deadline_ns;
 	if (use_deadline) {
 		if (deadline_ns == 0) {
 			wrmsr(MSR_TSC_DEADLINE, 0);
@@ -165,35 +173,67 @@ arch_timer_arm(uint64_t deadline_ns)
 	lapic_write(LAPIC_TIMER_ICR, (uint32_t)delta);
 }
 
+/*
+ * Writes the interrupt command register: in x2APIC mode one MSR write; in
+ * xAPIC mode the destination, then the command, then a wait for the
+ * delivery-status bit (the LAPIC accepts at once under QEMU and KVM).
+ */
+void
+lapic_icr(uint32_t apic_id, uint32_t cmd)
+{
+	if (x2apic) {
+		wrmsr(0x800 + (LAPIC_ICR_LO >> 4),
+		    ((uint64_t)apic_id << 32) | cmd);
+		return;
+	}
+	lapic_write(LAPIC_ICR_HI, apic_id << 24);
+	lapic_write(LAPIC_ICR_LO, cmd);
+	while (lapic_read(LAPIC_ICR_LO) & (1u << 12))
+		cpu_pause();
+}
+
+void
+arch_ipi_send(unsigned cpu, int vector)
+{
+	lapic_icr(pcpu_all[cpu].pc_apicid, (uint32_t)vector);
+}
+
 void
 lapic_init(void)
 {
 	uint64_t base = rdmsr(MSR_APIC_BASE);
+	bool bsp = !pcpu_ready || pcpu_self()->pc_cpuid == 0;
 
 	if (cpu_feat.x2apic) {
 		wrmsr(MSR_APIC_BASE, base | APIC_BASE_EN | APIC_BASE_EXTD);
 		x2apic = true;
 	} else {
 		wrmsr(MSR_APIC_BASE, base | APIC_BASE_EN);
-		xapic_base = (uintptr_t)arch_map_mmio(base & ~0xfffULL, 4096);
+		if (bsp)
+			xapic_base =
+			    (uintptr_t)arch_map_mmio(base & ~0xfffULL, 4096);
 		if (xapic_base == 0)
 			boot_fatal("lapic: cannot map the xAPIC");
 	}
-	/* Mask the legacy PICs, if any: every interrupt goes by the IOAPIC. */
-	outb(0x21, 0xff);
-	outb(0xa1, 0xff);
+	if (bsp) {
+		/* Mask the legacy PICs: every interrupt goes by the IOAPIC. */
+		outb(0x21, 0xff);
+		outb(0xa1, 0xff);
+	}
 	lapic_write(LAPIC_TPR, 0);
 	lapic_write(LAPIC_LVT_LINT0, LVT_MASKED);
 	lapic_write(LAPIC_LVT_LINT1, LVT_NMI);
 	lapic_write(LAPIC_LVT_ERROR, LVT_MASKED);
 	lapic_write(LAPIC_SVR, 0x100 | VEC_SPURIOUS);
 	lapic_write(LAPIC_ESR, 0);
-	trap_set_vector(VEC_TIMER, timer_intr, NULL);
-	use_deadline = cpu_feat.tsc_deadline;
-	if (use_deadline) {
-		lapic_write(LAPIC_LVT_TIMER, VEC_TIMER | LVT_TIMER_DEADLINE);
-	} else {
-		calibrate_timer();
-		lapic_write(LAPIC_LVT_TIMER, VEC_TIMER);
+	if (bsp) {
+		trap_set_vector(VEC_TIMER, timer_intr, NULL);
+		use_deadline = cpu_feat.tsc_deadline;
+		if (!use_deadline)
+			calibrate_timer(); /* once: every CPU's runs alike */
 	}
+	lapic_write(LAPIC_LVT_TIMER,
+	    VEC_TIMER | (use_deadline ? LVT_TIMER_DEADLINE : 0));
+	if (!use_deadline)
+		lapic_write(LAPIC_TIMER_DCR, 0xb); /* divide by 1 */
 }

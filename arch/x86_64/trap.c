@@ -69,6 +69,7 @@ struct intr_handler {
 static struct intr_handler intr_table[256];
 static volatile int intr_alloc_lock;
 static uint64_t intr_stray;
+static bool (*intr_gate)(int vec);
 static void (*intr_return_hook)(void);
 
 extern char boot_stack_guard[];
@@ -173,21 +174,52 @@ trap_exception(struct trapframe *tf)
 /* Interrupts                                                       */
 /* ---------------------------------------------------------------- */
 
-void
-trap_interrupt(struct trapframe *tf)
+static void
+run_handler(unsigned vec)
 {
-	unsigned vec = (unsigned)tf->tf_vector & 0xff;
 	struct intr_handler *h = &intr_table[vec];
 
-	if (vec == VEC_SPURIOUS)
-		return; /* no EOI for the spurious vector */
 	if (h->ih_fn != NULL)
 		h->ih_fn(h->ih_arg);
 	else
 		__atomic_add_fetch(&intr_stray, 1, __ATOMIC_RELAXED);
+}
+
+void
+trap_interrupt(struct trapframe *tf)
+{
+	unsigned vec = (unsigned)tf->tf_vector & 0xff;
+
+	if (vec == VEC_SPURIOUS)
+		return; /* no EOI for the spurious vector */
+	if (intr_gate != NULL && !intr_gate((int)vec)) {
+		/* Deferred: a level-triggered source would fire again at
+		 * once after the EOI, so its pin is masked until it runs. */
+		ioapic_mask_vector((int)vec, true);
+		lapic_eoi();
+		return;
+	}
+	run_handler(vec);
 	lapic_eoi();
 	if (intr_return_hook != NULL)
 		intr_return_hook();
+}
+
+void
+arch_intr_set_hooks(bool (*gate)(int vec), void (*on_return)(void))
+{
+	intr_return_hook = on_return;
+	intr_gate = gate;
+}
+
+void
+arch_intr_run(int vec)
+{
+	bool en = arch_intr_save();
+
+	run_handler((unsigned)vec & 0xff);
+	ioapic_mask_vector(vec, false);
+	arch_intr_restore(en);
 }
 
 void
@@ -213,12 +245,6 @@ arch_intr_alloc(arch_intr_fn fn, void *arg)
 	}
 	__atomic_store_n(&intr_alloc_lock, 0, __ATOMIC_RELEASE);
 	return found;
-}
-
-void
-trap_set_return_hook(void (*fn)(void))
-{
-	intr_return_hook = fn;
 }
 
 uint64_t

@@ -55,7 +55,6 @@ void trap_interrupt(struct trapframe *tf);
 void trap_init_idt(void);
 void trap_load_idt(void);
 void trap_set_vector(int vec, void (*fn)(void *), void *arg);
-void trap_set_return_hook(void (*fn)(void));
 uint64_t trap_stray_count(void);
 
 void arch_call_on_stack(void *top, void (*fn)(void *), void *arg)

@@ -1,0 +1,36 @@
+/* Private to sched/: what its files share. */
+#ifndef SCHED_SCHED_INTERNAL_H
+#define SCHED_SCHED_INTERNAL_H
+
+#include "sched/sched.h"
+
+static inline void
+cpu_relax(void)
+{
+	__builtin_ia32_pause();
+}
+
+/* thread.c */
+void sched_switch(bool release);
+void sched_schedule_local(struct globaldata *gd, struct thread *td);
+void sched_post_switch(struct globaldata *gd);
+void sched_thread_fields_init(struct thread *td, struct globaldata *gd, int pri,
+    uint32_t flags, const char *name);
+void sched_thread_count_dec(void);
+uint64_t sched_thread_count(void);
+void sched_idle_main(void *gd);
+int sched_ipi_vector(void);
+
+/* lifecycle.c */
+void *sched_fpu_area_alloc(void);
+struct thread *sched_idle_thread_create(struct globaldata *gd);
+void sched_thread_reap(struct thread *td);
+
+/* ipiq.c */
+int sched_ipiq_init(unsigned ncpus);
+bool sched_ipiq_waiting(struct globaldata *gd);
+
+/* callout.c */
+void sched_callout_start(void);
+
+#endif

@@ -1,0 +1,135 @@
+/*
+ * Sleep and wakeup. Sleeping threads wait on a hash of sleep queues, each
+ * bucket under its own spinlock; a wakeup takes the sleepers it wakes off
+ * their bucket and then schedules them on their own CPUs (by IPI when they
+ * are elsewhere), outside the spinlock.
+ *
+ * No wakeup is lost: a sleeper goes on its bucket and off its run queue
+ * inside one critical section, before it releases its tokens (at the
+ * switch) or its spinlock (ssleep); a waker that changed the condition
+ * under the same token or spinlock therefore finds it on the bucket. An
+ * IPI that schedules it arrives after it left the run queue, because IPIs
+ * wait for the end of the critical section.
+ *
+ * A timeout is a callout on the sleeper's CPU that takes the sleeper off
+ * its bucket, if it is still there, and schedules it.
+ */
+#include <errno.h>
+#include "sched/sched.h"
+#include "sched/sched_internal.h"
+
+#define SLEEPQ_BUCKETS 256
+
+struct sleepq_bucket {
+	struct spinlock sb_lock;
+	TAILQ_HEAD(, thread) sb_q;
+} __aligned(64);
+
+static struct sleepq_bucket buckets[SLEEPQ_BUCKETS];
+static bool buckets_ready;
+
+static struct sleepq_bucket *
+bucket_of(const volatile void *ident)
+{
+	uintptr_t h = (uintptr_t)ident;
+
+	if (!buckets_ready) {
+		int i;
+		for (i = 0; i < SLEEPQ_BUCKETS; i++)
+			TAILQ_INIT(&buckets[i].sb_q);
+		buckets_ready = true; /* first use is on the boot CPU, alone */
+	}
+	h ^= h >> 7;
+	h ^= h >> 15;
+	return &buckets[h % SLEEPQ_BUCKETS];
+}
+
+static void
+sleep_timeout(void *arg)
+{
+	struct thread *td = arg;
+	struct sleepq_bucket *b;
+	bool woke = false;
+
+	b = bucket_of(td->td_wchan ? td->td_wchan : (const void *)td);
+	spin_lock(&b->sb_lock);
+	if (td->td_wchan != NULL) {
+		TAILQ_REMOVE(&b->sb_q, td, td_sleepq);
+		td->td_wchan = NULL;
+		td->td_timedout = true;
+		woke = true;
+	}
+	spin_unlock(&b->sb_lock);
+	if (woke)
+		lwkt_schedule(td);
+}
+
+int
+ssleep(const volatile void *ident, struct spinlock *spin, const char *wmesg,
+    uint64_t timo_ns)
+{
+	struct thread *td = curthread;
+	struct sleepq_bucket *b = bucket_of(ident);
+	int r;
+
+	KKASSERT(ident != NULL);
+	crit_enter();
+	spin_lock(&b->sb_lock);
+	td->td_wchan = ident;
+	td->td_wmesg = wmesg;
+	td->td_timedout = false;
+	TAILQ_INSERT_TAIL(&b->sb_q, td, td_sleepq);
+	spin_unlock(&b->sb_lock);
+	if (spin != NULL)
+		spin_unlock(spin);
+	lwkt_deschedule_self();
+	if (timo_ns > 0)
+		callout_reset(&td->td_sleep_timer, timo_ns, sleep_timeout, td);
+	lwkt_switch();
+	if (timo_ns > 0)
+		callout_stop(&td->td_sleep_timer);
+	r = td->td_timedout ? -EWOULDBLOCK : 0;
+	crit_exit();
+	return r;
+}
+
+int
+tsleep(const volatile void *ident, const char *wmesg, uint64_t timo_ns)
+{
+	return ssleep(ident, NULL, wmesg, timo_ns);
+}
+
+static void
+wake(const volatile void *ident, bool one)
+{
+	struct sleepq_bucket *b = bucket_of(ident);
+	TAILQ_HEAD(, thread) woken = TAILQ_HEAD_INITIALIZER(woken);
+	struct thread *td, *next;
+
+	spin_lock(&b->sb_lock);
+	TAILQ_FOREACH_SAFE (td, &b->sb_q, td_sleepq, next) {
+		if (td->td_wchan != ident)
+			continue;
+		TAILQ_REMOVE(&b->sb_q, td, td_sleepq);
+		td->td_wchan = NULL;
+		TAILQ_INSERT_TAIL(&woken, td, td_sleepq);
+		if (one)
+			break;
+	}
+	spin_unlock(&b->sb_lock);
+	/* Outside the spinlock: scheduling may send IPIs and wait. */
+	TAILQ_FOREACH_SAFE (td, &woken, td_sleepq, next)
+		lwkt_schedule(td);
+}
+
+void
+wakeup(const volatile void *ident)
+{
+	wake(ident, false);
+}
+
+void
+wakeup_one(const volatile void *ident)
+{
+	wake(ident, true);
+}
