@@ -56,6 +56,8 @@ canary(void)
 static void
 thread_free(struct thread *td)
 {
+	KKASSERT(td->td_magic == TD_MAGIC);
+	td->td_magic = 0;
 	if (td->td_stack != NULL)
 		arch_stack_free(td->td_stack, td->td_stacksize);
 	free_aligned(td->td_tls_mem, arch_tls_size(), arch_tls_align());
@@ -182,6 +184,7 @@ void
 lwkt_join(struct thread *td)
 {
 	KKASSERT(td->td_flags & TDF_JOINABLE);
+	sched_assert_can_block("lwkt_join");
 	KKASSERT(td != curthread);
 	spin_lock(&td->td_join_lock);
 	while (!td->td_exited) {

@@ -102,8 +102,11 @@ struct callout {
 #define TDF_MIGRATE  0x0020 /* moving to td_migrate_to at its switch-out */
 #define TDF_BOOT     0x0040 /* the boot thread (static stack and TLS) */
 
+#define TD_MAGIC     0x7468726561640a00ULL /* "thread" */
+
 struct thread {
 	struct arch_ctx td_ctx;
+	uint64_t td_magic; /* TD_MAGIC while the thread exists */
 	struct globaldata *td_gd;
 	TAILQ_ENTRY(thread) td_rq; /* run queue, guarded by td_gd */
 	int td_pri;

@@ -10,6 +10,17 @@ cpu_relax(void)
 	__builtin_ia32_pause();
 }
 
+/* Blocking calls check this first, before they change any state. */
+static inline void
+sched_assert_can_block(const char *what)
+{
+	struct thread *td = curthread;
+
+	if (td->td_hardcrit > 0)
+		panic("blocking in a hard critical section: %s in thread %s",
+		    what, td->td_name);
+}
+
 /* thread.c */
 void sched_switch(bool release);
 void sched_schedule_local(struct globaldata *gd, struct thread *td);

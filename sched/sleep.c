@@ -73,6 +73,7 @@ ssleep(const volatile void *ident, struct spinlock *spin, const char *wmesg,
 	int r;
 
 	KKASSERT(ident != NULL);
+	sched_assert_can_block("ssleep");
 	crit_enter();
 	spin_lock(&b->sb_lock);
 	td->td_wchan = ident;

@@ -105,6 +105,8 @@ sched_schedule_local(struct globaldata *gd, struct thread *td)
 {
 	struct thread *cur = gd->gd_curthread;
 
+	if (td->td_magic != TD_MAGIC)
+		panic("lwkt_schedule: %p is not a live thread", td);
 	if (td->td_flags & (TDF_RUNQ | TDF_EXITING))
 		return;
 	runq_insert(gd, td, false);
@@ -230,6 +232,7 @@ sched_switch(bool release)
 	if (release && td->td_ntoks > 0)
 		lwkt_token_release_all(td);
 	ntd = choose_next(gd);
+	KKASSERT(ntd->td_magic == TD_MAGIC);
 	if (ntd != td) {
 		gd->gd_switches++;
 		ntd->td_switches++;
@@ -257,6 +260,7 @@ lwkt_yield(void)
 	struct thread *td = curthread;
 	struct globaldata *gd = td->td_gd;
 
+	sched_assert_can_block("lwkt_yield");
 	crit_enter();
 	if ((td->td_flags & TDF_RUNQ) && runq_contended(gd, td)) {
 		runq_remove(gd, td);
@@ -292,6 +296,7 @@ lwkt_migrate(unsigned cpu)
 	struct thread *td = curthread;
 
 	KKASSERT(cpu < lwkt_ncpus);
+	sched_assert_can_block("lwkt_migrate");
 	if (td->td_gd == lwkt_gd[cpu])
 		return;
 	crit_enter();
@@ -472,6 +477,7 @@ static void
 thread_fields_init(struct thread *td, struct globaldata *gd, int pri,
     uint32_t flags, const char *name)
 {
+	td->td_magic = TD_MAGIC;
 	td->td_gd = gd;
 	td->td_pri = pri;
 	td->td_flags = flags;

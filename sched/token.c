@@ -162,6 +162,10 @@ get(struct lwkt_token *tok, long mode)
 	td->td_ntoks++;
 	if (try_ref(ref, td))
 		return;
+	if (td->td_hardcrit > 0) {
+		td->td_ntoks--;
+		sched_assert_can_block("lwkt_gettoken");
+	}
 	tok->t_collisions++;
 	/* Release what is held, and let the scheduler come back with it all
 	 * (the new one included) when it can. */

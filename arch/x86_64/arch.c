@@ -131,6 +131,7 @@ arch_init(void)
 {
 	lapic_init();
 	pcpu_bsp.pc_apicid = lapic_id();
+	pmap_shootdown_init();
 	ioapic_init();
 	fwcfg_init();
 	pci_init();

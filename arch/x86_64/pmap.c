@@ -19,15 +19,17 @@
  *  - pmap_init() switches CR3 once; after it, pmap_early_alloc() stops
  *    (its region is reported by pmap_early_region() and kept from the
  *    page allocator).
- *  - Map changes are serialized by pmap_lock; TLB shootdown on other CPUs
- *    is the scheduler's (issue 3) business: today only unmapping a stack
- *    flushes, and only locally.
+ *  - Map changes are serialized by pmap_lock. Removing a mapping (a freed
+ *    stack) is followed by a TLB shootdown on every CPU before the pages
+ *    and the addresses may be used again: pmap_shootdown() must be called
+ *    with no spinlock held and interrupts enabled.
  */
 #include <string.h>
 #include "arch/arch.h"
 #include "arch/x86_64/boot.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/pmap.h"
+#include "arch/x86_64/trap.h"
 #include "core/kern.h"
 
 #define PTE_NX	      (1ULL << 63)
@@ -353,21 +355,38 @@ stack_va_get(size_t size)
 	return va;
 }
 
+/*
+ * Unmaps [va, va + mapped) and frees its pages. Pages are freed only
+ * after every other CPU dropped its TLB entries for the range, or they
+ * could still write to them; so the caller must not hold pmap_lock.
+ */
 static void
 stack_unmap(uint64_t va, size_t mapped)
 {
 	size_t off;
 
+	lock();
 	for (off = 0; off < mapped; off += PAGE_SIZE) {
 		uint64_t *e = pte_slot(va + off, PAGE_SIZE, false);
 		if (e != NULL && (*e & PTE_P)) {
+			/* Keep the frame in the PTE's place until freed. */
+			*e &= ~(uint64_t)PTE_P;
+			invlpg(va + off);
+		}
+	}
+	unlock();
+	pmap_shootdown(va, mapped);
+	lock();
+	for (off = 0; off < mapped; off += PAGE_SIZE) {
+		uint64_t *e = pte_slot(va + off, PAGE_SIZE, false);
+		if (e != NULL && (*e & PTE_ADDR_MASK) != 0) {
 			void *pg = (void *)(uintptr_t)(*e & PTE_ADDR_MASK);
 			*e = 0;
-			invlpg(va + off);
 			if (late_free != NULL)
 				late_free(pg);
 		}
 	}
+	unlock();
 }
 
 void *
@@ -405,12 +424,79 @@ arch_stack_free(void *base, size_t size)
 	uint64_t va = (uintptr_t)base;
 
 	size = (size + PAGE_MASK) & ~PAGE_MASK;
-	lock();
 	stack_unmap(va, size);
+	lock();
 	if (nstack_free < STACK_FREE_MAX)
 		stack_free_list[nstack_free++] =
 		    (typeof(stack_free_list[0])) { va, size };
 	unlock();
+}
+
+/* ---------------------------------------------------------------- */
+/* TLB shootdown                                                    */
+/* ---------------------------------------------------------------- */
+
+/*
+ * One request at a time (shoot_lock): the initiator publishes the range
+ * and a new generation, interrupts every other CPU on VEC_TLB (which no
+ * critical section defers) and waits until each has acknowledged the
+ * generation. While it waits for shoot_lock it answers requests itself,
+ * so two initiators cannot wait for each other.
+ */
+static volatile int shoot_lock;
+static volatile uint64_t shoot_va, shoot_len, shoot_gen;
+static volatile uint64_t shoot_acked[ARCH_MAX_CPUS];
+
+static void
+shoot_local(void)
+{
+	uint64_t gen = __atomic_load_n(&shoot_gen, __ATOMIC_ACQUIRE);
+	unsigned me = arch_cpu_id();
+	uint64_t off;
+
+	if (shoot_acked[me] == gen)
+		return;
+	for (off = 0; off < shoot_len; off += PAGE_SIZE)
+		invlpg(shoot_va + off);
+	__atomic_store_n(&shoot_acked[me], gen, __ATOMIC_RELEASE);
+}
+
+static void
+shoot_intr(void *arg)
+{
+	shoot_local();
+}
+
+void
+pmap_shootdown(uint64_t va, uint64_t len)
+{
+	unsigned n = arch_ncpus(), me, i;
+	uint64_t gen;
+
+	if (n <= 1)
+		return;
+	while (!__sync_bool_compare_and_swap(&shoot_lock, 0, 1)) {
+		shoot_local(); /* someone else's request, for us too */
+		cpu_pause();
+	}
+	me = arch_cpu_id();
+	shoot_va = va;
+	shoot_len = len;
+	gen = __atomic_add_fetch(&shoot_gen, 1, __ATOMIC_RELEASE);
+	shoot_acked[me] = gen;
+	for (i = 0; i < n; i++)
+		if (i != me)
+			arch_ipi_send(i, VEC_TLB);
+	for (i = 0; i < n; i++)
+		while (__atomic_load_n(&shoot_acked[i], __ATOMIC_ACQUIRE) < gen)
+			cpu_pause();
+	__atomic_store_n(&shoot_lock, 0, __ATOMIC_RELEASE);
+}
+
+void
+pmap_shootdown_init(void)
+{
+	trap_set_vector(VEC_TLB, shoot_intr, NULL);
 }
 
 /* ---------------------------------------------------------------- */

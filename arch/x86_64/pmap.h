@@ -20,5 +20,7 @@ void pmap_set_allocator(void *(*alloc_page)(void));
 void pmap_set_free(void (*free_page)(void *));
 uint64_t pmap_pte_flags(uint64_t va);
 int pmap_map_firmware(uint64_t pa, size_t len);
+void pmap_shootdown(uint64_t va, uint64_t len);
+void pmap_shootdown_init(void);
 
 #endif

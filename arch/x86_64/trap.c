@@ -192,6 +192,13 @@ trap_interrupt(struct trapframe *tf)
 
 	if (vec == VEC_SPURIOUS)
 		return; /* no EOI for the spurious vector */
+	if (vec == VEC_TLB) {
+		/* Answered at once, critical section or not: another CPU is
+		 * waiting for it (pmap_shootdown). */
+		run_handler(vec);
+		lapic_eoi();
+		return;
+	}
 	if (intr_gate != NULL && !intr_gate((int)vec)) {
 		/* Deferred: a level-triggered source would fire again at
 		 * once after the EOI, so its pin is masked until it runs. */

@@ -36,6 +36,7 @@ _Static_assert(__builtin_offsetof(struct trapframe, tf_rsp) == TF_SIZE - 16,
 #define VEC_FIRST_DEVICE 0x30
 #define VEC_LAST_DEVICE	 0xdf
 #define VEC_TIMER	 0xf0
+#define VEC_TLB		 0xf2 /* TLB shootdown: never deferred */
 #define VEC_SPURIOUS	 0xff
 
 /* IST slots (1-based, as in the IDT gate). */
