@@ -58,6 +58,8 @@ thread_free(struct thread *td)
 {
 	KKASSERT(td->td_magic == TD_MAGIC);
 	td->td_magic = 0;
+	if (td->td_msgport_free != NULL)
+		td->td_msgport_free(td);
 	if (td->td_stack != NULL)
 		arch_stack_free(td->td_stack, td->td_stacksize);
 	free_aligned(td->td_tls_mem, arch_tls_size(), arch_tls_align());

@@ -133,8 +133,10 @@ struct thread {
 	/* Exit and join, guarded by td_join_lock. */
 	struct spinlock td_join_lock;
 	bool td_exited;
-	/* For the message ports (msgport/): the thread's own port. */
+	/* For the message ports (msgport/): the thread's own port, and how
+	 * to free it when the thread goes. */
 	struct lwkt_port *td_msgport;
+	void (*td_msgport_free)(struct thread *td);
 	/* Statistics, written by td_gd. */
 	uint64_t td_switches;
 	char td_name[24];
@@ -278,6 +280,15 @@ int ssleep(const volatile void *ident, struct spinlock *spin, const char *wmesg,
     uint64_t timo_ns);
 void wakeup(const volatile void *ident);
 void wakeup_one(const volatile void *ident);
+/*
+ * Two-step sleep, for callers that must release something (and perhaps
+ * wake others) between deciding to sleep and sleeping: tsleep_interlock()
+ * puts the thread on ident's sleep queue without sleeping; a wakeup from
+ * then on is not lost. tsleep_interlocked() then sleeps, or returns 0 at
+ * once if the wakeup already came. Nothing may block in between.
+ */
+void tsleep_interlock(const volatile void *ident, const char *wmesg);
+int tsleep_interlocked(const volatile void *ident, uint64_t timo_ns);
 
 /* ---- Callouts: per-CPU timers, tickless when idle ---- */
 

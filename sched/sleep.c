@@ -13,6 +13,10 @@
  *
  * A timeout is a callout on the sleeper's CPU that takes the sleeper off
  * its bucket, if it is still there, and schedules it.
+ *
+ * Being scheduled is not being woken: the IPI of a wakeup can arrive
+ * after its thread already went back to sleep on something else, so a
+ * sleeper that finds itself still queued sleeps again (sleep_wait).
  */
 #include <errno.h>
 #include "sched/sched.h"
@@ -42,6 +46,29 @@ bucket_of(const volatile void *ident)
 	h ^= h >> 7;
 	h ^= h >> 15;
 	return &buckets[h % SLEEPQ_BUCKETS];
+}
+
+/*
+ * Switches away until a wakeup or the timeout took the thread off its
+ * sleep queue. A schedule that is not such a wakeup (a late IPI from an
+ * earlier one, after which the thread slept again) sends it back to
+ * sleep. In a critical section, off the run queue.
+ */
+static void
+sleep_wait(struct thread *td, struct sleepq_bucket *b,
+    const volatile void *ident)
+{
+	bool queued;
+
+	for (;;) {
+		lwkt_switch();
+		spin_lock(&b->sb_lock);
+		queued = td->td_wchan == ident;
+		spin_unlock(&b->sb_lock);
+		if (!queued)
+			return;
+		lwkt_deschedule_self();
+	}
 }
 
 static void
@@ -86,7 +113,7 @@ ssleep(const volatile void *ident, struct spinlock *spin, const char *wmesg,
 	lwkt_deschedule_self();
 	if (timo_ns > 0)
 		callout_reset(&td->td_sleep_timer, timo_ns, sleep_timeout, td);
-	lwkt_switch();
+	sleep_wait(td, b, ident);
 	if (timo_ns > 0)
 		callout_stop(&td->td_sleep_timer);
 	r = td->td_timedout ? -EWOULDBLOCK : 0;
@@ -98,6 +125,56 @@ int
 tsleep(const volatile void *ident, const char *wmesg, uint64_t timo_ns)
 {
 	return ssleep(ident, NULL, wmesg, timo_ns);
+}
+
+void
+tsleep_interlock(const volatile void *ident, const char *wmesg)
+{
+	struct thread *td = curthread;
+	struct sleepq_bucket *b = bucket_of(ident);
+
+	KKASSERT(ident != NULL);
+	if (td->td_wchan != NULL)
+		panic("tsleep_interlock(%p, %s): thread %s is still asleep on "
+		      "%p (%s)",
+		    ident, wmesg, td->td_name, td->td_wchan, td->td_wmesg);
+	spin_lock(&b->sb_lock);
+	td->td_wchan = ident;
+	td->td_wmesg = wmesg;
+	td->td_timedout = false;
+	TAILQ_INSERT_TAIL(&b->sb_q, td, td_sleepq);
+	spin_unlock(&b->sb_lock);
+}
+
+int
+tsleep_interlocked(const volatile void *ident, uint64_t timo_ns)
+{
+	struct thread *td = curthread;
+	struct sleepq_bucket *b = bucket_of(ident);
+	bool queued;
+	int r;
+
+	sched_assert_can_block("tsleep_interlocked");
+	crit_enter();
+	spin_lock(&b->sb_lock);
+	queued = td->td_wchan == ident;
+	spin_unlock(&b->sb_lock);
+	if (!queued) { /* the wakeup came first */
+		crit_exit();
+		return 0;
+	}
+	/* A wakeup from here on schedules us after the deschedule below:
+	 * from this CPU it waits for the critical section, from another it
+	 * comes by IPI, which waits too. */
+	lwkt_deschedule_self();
+	if (timo_ns > 0)
+		callout_reset(&td->td_sleep_timer, timo_ns, sleep_timeout, td);
+	sleep_wait(td, b, ident);
+	if (timo_ns > 0)
+		callout_stop(&td->td_sleep_timer);
+	r = td->td_timedout ? -EWOULDBLOCK : 0;
+	crit_exit();
+	return r;
 }
 
 static void

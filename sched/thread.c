@@ -107,7 +107,8 @@ sched_schedule_local(struct globaldata *gd, struct thread *td)
 
 	if (td->td_magic != TD_MAGIC)
 		panic("lwkt_schedule: %p is not a live thread", td);
-	if (td->td_flags & (TDF_RUNQ | TDF_EXITING))
+	/* Running, leaving, or moving: a late schedule means nothing now. */
+	if (td->td_flags & (TDF_RUNQ | TDF_EXITING | TDF_MIGRATE))
 		return;
 	runq_insert(gd, td, false);
 	if (td->td_pri > cur->td_pri || (cur->td_flags & TDF_IDLE))
