@@ -548,9 +548,11 @@ void
 lwkt_serialize_enter(struct lwkt_serialize *s)
 {
 	spin_lock(&s->sz_spin);
-	if (s->sz_owner == curthread)
+	if (s->sz_owner == curthread) {
+		spin_unlock(&s->sz_spin); /* a test may catch the panic */
 		panic("lwkt_serialize_enter: already held by %s",
 		    curthread->td_name);
+	}
 	while (s->sz_owner != NULL) {
 		s->sz_waiters++;
 		ssleep(s, &s->sz_spin, "slz", 0);
@@ -561,24 +563,19 @@ lwkt_serialize_enter(struct lwkt_serialize *s)
 	spin_unlock(&s->sz_spin);
 }
 
-/* Releases s; with s->sz_spin held on entry, and still held on return. */
-static bool
-serialize_release_locked(struct lwkt_serialize *s)
-{
-	if (s->sz_owner != curthread)
-		panic("lwkt_serialize_exit: not held by %s",
-		    curthread->td_name);
-	s->sz_owner = NULL;
-	return s->sz_waiters > 0;
-}
-
 void
 lwkt_serialize_exit(struct lwkt_serialize *s)
 {
 	bool wake;
 
 	spin_lock(&s->sz_spin);
-	wake = serialize_release_locked(s);
+	if (s->sz_owner != curthread) {
+		spin_unlock(&s->sz_spin); /* a test may catch the panic */
+		panic("lwkt_serialize_exit: not held by %s",
+		    curthread->td_name);
+	}
+	s->sz_owner = NULL;
+	wake = s->sz_waiters > 0;
 	spin_unlock(&s->sz_spin);
 	if (wake)
 		wakeup_one(s);
