@@ -221,7 +221,14 @@ ktest_wd_disarm(void)
 	callout_stop(&ktest_callout);
 }
 
-static const struct ktest_timer ktest_timer = { ktest_wd_arm, ktest_wd_disarm };
+static _Noreturn void
+ktest_exit_thread(void)
+{
+	lwkt_exit();
+}
+
+static const struct ktest_timer ktest_timer = { ktest_wd_arm, ktest_wd_disarm,
+	ktest_exit_thread };
 
 _Noreturn void kmain(void);
 

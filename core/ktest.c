@@ -26,6 +26,8 @@ CFG_INT(ktest_timeout, "ktest.timeout", ktest_timeout_s, 1, 86400,
 static jmp_buf *test_jb;
 static const struct ktest *current;
 static const struct ktest_timer *wd;
+static void *runner_tp;		    /* the runner thread's TLS pointer */
+static volatile int other_failures; /* KT_ASSERTs failed in other threads */
 
 _Noreturn void
 ktest_fail(const char *file, int line, const char *fmt, ...)
@@ -38,6 +40,11 @@ ktest_fail(const char *file, int line, const char *fmt, ...)
 	va_end(ap);
 	kprintf("ktest: FAIL %s: %s:%d: %s\n", current ? current->kt_name : "?",
 	    file, line, msg);
+	if (arch_tls_current() != runner_tp && wd != NULL &&
+	    wd->kt_exit_thread != NULL) {
+		__atomic_add_fetch(&other_failures, 1, __ATOMIC_SEQ_CST);
+		wd->kt_exit_thread();
+	}
 	panic_catch(NULL);
 	if (test_jb == NULL)
 		panic("ktest_fail outside a test");
@@ -102,6 +109,8 @@ run_one(const struct ktest *t)
 	uint64_t t0;
 
 	current = t;
+	runner_tp = arch_tls_current();
+	other_failures = 0;
 	kprintf("ktest: run %s\n", t->kt_name);
 	t0 = arch_nanotime();
 	wd->kt_arm((uint64_t)ktest_timeout_s * 1000000000, watchdog);
@@ -116,6 +125,12 @@ run_one(const struct ktest *t)
 	test_jb = NULL;
 	wd->kt_disarm();
 	arch_intr_enable();
+	if (__atomic_exchange_n(&other_failures, 0, __ATOMIC_SEQ_CST) > 0) {
+		kprintf("ktest: FAIL %s: an assertion failed in a thread it "
+			"started\n",
+		    t->kt_name);
+		return false;
+	}
 	kprintf("ktest: ok %s (%llu us)\n", t->kt_name,
 	    (unsigned long long)((arch_nanotime() - t0) / 1000));
 	return true;

@@ -20,7 +20,8 @@
  * Interface:
  *  - Tests run on the boot thread with interrupts enabled; a failed
  *    KT_ASSERT ends the test at once (longjmp), so a test must not hold a
- *    spinlock across one.
+ *    spinlock across one. In another thread a failed KT_ASSERT ends that
+ *    thread, and the test fails when it returns.
  *  - Tests sit beside the code they test, in files built with
  *    df_ktest_objects(), which only the ktest image links.
  */
@@ -100,6 +101,9 @@ _Noreturn void ktest_fail(const char *file, int line, const char *fmt, ...)
 struct ktest_timer {
 	void (*kt_arm)(uint64_t ns, void (*fn)(void));
 	void (*kt_disarm)(void);
+	/* Ends the calling thread: a KT_ASSERT that fails in a thread the
+	 * test started fails the test and ends that thread. */
+	void (*kt_exit_thread)(void) __attribute__((noreturn));
 };
 
 /* Runs the tests the ktest key names; does not return. */

@@ -133,6 +133,8 @@ struct thread {
 	/* Exit and join, guarded by td_join_lock. */
 	struct spinlock td_join_lock;
 	bool td_exited;
+	/* The application thread API's per-thread data (sched/pthread.c). */
+	struct df_pthread *td_uthread;
 	/* For the message ports (msgport/): the thread's own port, and how
 	 * to free it when the thread goes. */
 	struct lwkt_port *td_msgport;
@@ -289,6 +291,9 @@ void wakeup_one(const volatile void *ident);
  */
 void tsleep_interlock(const volatile void *ident, const char *wmesg);
 int tsleep_interlocked(const volatile void *ident, uint64_t timo_ns);
+/* Leaves the sleep queue tsleep_interlock() joined, not sleeping after
+ * all (a no-op if a wakeup already took the thread off it). */
+void tsleep_interlock_cancel(void);
 
 /* ---- Callouts: per-CPU timers, tickless when idle ---- */
 

@@ -177,6 +177,24 @@ tsleep_interlocked(const volatile void *ident, uint64_t timo_ns)
 	return r;
 }
 
+void
+tsleep_interlock_cancel(void)
+{
+	struct thread *td = curthread;
+	const volatile void *ident = td->td_wchan;
+	struct sleepq_bucket *b;
+
+	if (ident == NULL)
+		return;
+	b = bucket_of(ident);
+	spin_lock(&b->sb_lock);
+	if (td->td_wchan == ident) {
+		TAILQ_REMOVE(&b->sb_q, td, td_sleepq);
+		td->td_wchan = NULL;
+	}
+	spin_unlock(&b->sb_lock);
+}
+
 static void
 wake(const volatile void *ident, bool one)
 {

@@ -696,3 +696,21 @@ KTEST(sched, tlb_shootdown)
 	KT_ASSERT_EQ(tlb_seen, 0x0e0e0e0e0e0eULL);
 	arch_stack_free(b, PAGE_SIZE);
 }
+
+static void
+fails_in_thread(void *arg)
+{
+	KT_ASSERT_EQ(1, 2);
+}
+
+/* A KT_ASSERT that fails in a helper thread fails the test (on purpose
+ * here: the boot harness expects this one to fail). */
+KTEST_F(selftest, fail_in_thread, KTEST_MANUAL)
+{
+	struct thread *td;
+
+	KT_ASSERT_EQ(lwkt_create(fails_in_thread, NULL, &td, -1, TDPRI_KERN,
+			 TDF_JOINABLE, 0, "failer"),
+	    0);
+	lwkt_join(td);
+}
