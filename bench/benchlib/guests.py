@@ -1,0 +1,82 @@
+"""The two guests, started the same way.
+
+Both are booted by dfqemu.qemu_argv with the same machine, accelerator,
+CPU count, memory and extra QEMU options; only the guest differs: its
+kernel, its initramfs (Linux) or deployment config (Damselfly), and its
+kernel command line.
+
+Interface:
+  Guest.label, Guest.available, Guest.why     (why: when not available)
+  Guest.boot(machine, accel, kvm_kind, mem, timeout, smp, extra)
+                                              -> qemurun.Boot
+  Linux(built, variant="tools")   the Linux guest with the benchmark tools
+  Guest.cmdline(machine, accel, kvm_kind)     what -append gets
+  SMP, MEM      what both guests get unless a benchmark says otherwise
+"""
+from . import damselfly, dfqemu, linuxguest, qemurun
+
+SMP = 1
+MEM = "256M"
+
+
+class Guest:
+    label = "?"
+
+    def __init__(self, why=None):
+        self.available = why is None
+        self.why = why
+
+    def boot(self, machine, accel, kvm_kind, mem=MEM, timeout=60, smp=SMP,
+             extra=()):
+        """extra: QEMU arguments (disks, NICs) given to both guests alike."""
+        argv = dfqemu.qemu_argv(self.kernel, machine=machine, accel=accel,
+                                smp=smp, mem=mem,
+                                cmdline=self.cmdline(machine, accel, kvm_kind),
+                                extra=extra, **self._files())
+        return qemurun.Boot(self.label, argv, self.ready, self.guest_time,
+                            self.guest_us, timeout)
+
+
+class Damselfly(Guest):
+    label = "Damselfly"
+    ready = damselfly.READY
+    guest_time = damselfly.GUEST_TIME
+
+    def __init__(self, image=None, why=None):
+        super().__init__(why)
+        self.kernel = image
+
+    @staticmethod
+    def guest_us(match):
+        return damselfly.guest_us(match)
+
+    def cmdline(self, machine, accel, kvm_kind):
+        return damselfly.cmdline(accel, kvm_kind)
+
+    def config_file(self):
+        return damselfly.config(self.kernel)
+
+    def _files(self):
+        return {"config": self.config_file()}
+
+
+class Linux(Guest):
+    label = "Linux guest"
+    ready = linuxguest.READY
+    guest_time = linuxguest.GUEST_TIME
+
+    def __init__(self, built=None, variant="base", why=None):
+        super().__init__(why)
+        self.built = built
+        self.variant = variant
+        self.kernel = built.vmlinux if built else None
+
+    @staticmethod
+    def guest_us(match):
+        return int(match.group(1)) * 1000000 + int(match.group(2))
+
+    def cmdline(self, machine, accel, kvm_kind):
+        return self.built.cmdline(machine)
+
+    def _files(self):
+        return {"initrd": self.built.initramfs[self.variant]}
