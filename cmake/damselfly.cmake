@@ -13,9 +13,13 @@
 #   df_check_test(NAME SOURCES... [LIBS ...])
 #                                         a Check unit test with sanitizers,
 #                                         registered with ctest as host.NAME
-#   df_image(NAME SOURCES... [KTESTS])    a kernel image NAME.elf: the kernel,
+#   df_kbench_objects(NAME SOURCES...)   in-guest benchmarks, linked into the
+#                                         kbench image only
+#   df_image(NAME SOURCES... [KTESTS] [KBENCH])
+#                                         a kernel image NAME.elf: the kernel,
 #                                         the application SOURCES and, with
-#                                         KTESTS, every in-guest test
+#                                         KTESTS or KBENCH, every in-guest
+#                                         test or benchmark
 #
 # There are no build options: every configuration above is always built.
 
@@ -80,6 +84,13 @@ function(df_ktest_objects name)
 	set_property(GLOBAL APPEND PROPERTY DF_KTEST_OBJLIBS ${name})
 endfunction()
 
+function(df_kbench_objects name)
+	add_library(${name} OBJECT ${ARGN})
+	target_compile_options(${name} PRIVATE ${DF_KERNEL_CFLAGS})
+	target_include_directories(${name} PRIVATE ${DF_KERNEL_INCLUDES})
+	set_property(GLOBAL APPEND PROPERTY DF_KBENCH_OBJLIBS ${name})
+endfunction()
+
 function(df_host_library name)
 	cmake_parse_arguments(A "" "" "SOURCES;LIBS" ${ARGN})
 	add_library(${name} STATIC ${A_SOURCES})
@@ -117,11 +128,15 @@ endfunction()
 # table sits after .data, so code addresses do not move between passes;
 # ksyms.py --verify checks that they did not.
 function(df_image name)
-	cmake_parse_arguments(A "KTESTS" "" "" ${ARGN})
+	cmake_parse_arguments(A "KTESTS;KBENCH" "" "" ${ARGN})
 	get_property(objlibs GLOBAL PROPERTY DF_KERNEL_OBJLIBS)
 	if(A_KTESTS)
 		get_property(tlibs GLOBAL PROPERTY DF_KTEST_OBJLIBS)
 		list(APPEND objlibs ${tlibs})
+	endif()
+	if(A_KBENCH)
+		get_property(blibs GLOBAL PROPERTY DF_KBENCH_OBJLIBS)
+		list(APPEND objlibs ${blibs})
 	endif()
 	set(objs "")
 	foreach(l ${objlibs})

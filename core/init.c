@@ -22,6 +22,7 @@
 #include "core/config.h"
 #include "core/init.h"
 #include "core/kern.h"
+#include "core/kbench.h"
 #include "core/kmalloc.h"
 #include "core/ktest.h"
 #include "core/page.h"
@@ -40,6 +41,9 @@ char cfg_boot_source[64] = "none";
 static bool kmalloc_debug;
 CFG_BOOL(kmalloc_debug, "kmalloc.debug", kmalloc_debug,
     "poison freed memory and check it on reuse");
+static char kbench_spec[256];
+CFG_STR(kbench, "kbench", kbench_spec,
+    "run in-guest benchmarks (kbench image): all, or groups");
 static char ktest_spec[1024];
 CFG_STR(ktest, "ktest", ktest_spec,
     "run in-guest tests: all, or names and groups separated by commas");
@@ -250,6 +254,8 @@ kmain(void)
 	kprintf("damselfly: ready\n");
 	if (ktest_spec[0] != 0)
 		ktest_main(ktest_spec, &ktest_timer);
+	if (kbench_spec[0] != 0)
+		kbench_main(kbench_spec);
 	rc = app_main();
 	if (rc != 0) {
 		kprintf("damselfly: the application returned %d\n", rc);

@@ -42,9 +42,16 @@ static uint64_t nthreads;
 static int64_t quantum_us = 10000;
 CFG_INT(sched_quantum, "sched.quantum_us", quantum_us, 100, 10000000,
     "microseconds a thread runs before others of its priority get a turn");
-static int64_t idle_poll_us = 20;
-CFG_INT(sched_idle_poll, "sched.idle_poll_us", idle_poll_us, 0, 100000,
-    "microseconds an idle CPU polls for work before it halts");
+/*
+ * An idle CPU polls a little before it halts: on KVM a HLT is a VM exit
+ * and its wake-up a VM entry, both costly. Under TCG a halt costs nothing
+ * and a polling vCPU only takes the host CPU from the others, so the
+ * default (-1) polls 20 us on KVM and not at all under TCG.
+ */
+static int64_t idle_poll_us = -1;
+CFG_INT(sched_idle_poll, "sched.idle_poll_us", idle_poll_us, -1, 100000,
+    "microseconds an idle CPU polls for work before it halts (-1: 20 "
+    "on KVM, 0 under TCG)");
 
 /* ---------------------------------------------------------------- */
 /* Run queues (the owning CPU, in a critical section)               */
@@ -431,8 +438,11 @@ work_waiting(struct globaldata *gd)
 static _Noreturn void
 idle_loop(struct globaldata *gd)
 {
+	int64_t poll_us = idle_poll_us;
 	uint64_t until;
 
+	if (poll_us < 0)
+		poll_us = strcmp(arch_accelerator(), "TCG") == 0 ? 0 : 20;
 	for (;;) {
 		crit_enter();
 		lwkt_process_ipiq();
@@ -443,7 +453,7 @@ idle_loop(struct globaldata *gd)
 			cpu_relax();
 			continue;
 		}
-		until = arch_nanotime() + (uint64_t)idle_poll_us * 1000;
+		until = arch_nanotime() + (uint64_t)poll_us * 1000;
 		while (!work_waiting(gd) && arch_nanotime() < until)
 			cpu_relax();
 		arch_intr_disable();
