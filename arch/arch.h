@@ -227,6 +227,22 @@ void *arch_map_mmio(uint64_t pa, size_t len);
 void *arch_stack_alloc(size_t size);
 void arch_stack_free(void *base, size_t size);
 
+/*
+ * The physical address of va, for DMA: RAM is identity-mapped, so for it
+ * the two are equal; a kernel stack (the stack window) is not, and is
+ * translated page by page. Returns 0 for an unmapped address. A buffer
+ * given to a device must not cross a page boundary unless it is in the
+ * identity map (arch_dma_contiguous() tells).
+ */
+uint64_t arch_virt_to_phys(const void *va);
+bool arch_dma_contiguous(const void *va, size_t len);
+
+/*
+ * The MSI address and data that deliver vector to CPU cpu (edge, fixed
+ * delivery), for a device's MSI or MSI-X table entry.
+ */
+void arch_msi_message(unsigned cpu, int vector, uint64_t *addr, uint32_t *data);
+
 /* Is [p, p+len) mapped readable? For the backtracer and debug checks. */
 bool arch_addr_readable(const void *p, size_t len);
 

@@ -40,6 +40,20 @@ foreach(h zlib.h zconf.h zstd.h zstd_errors.h lz4.h lz4hc.h lz4frame.h
 		libfdt.h libfdt_env.h fdt.h xxhash.h)
 	file(CREATE_LINK /usr/include/${h} ${DF_KINCLUDE}/${h} SYMBOLIC)
 endforeach()
+# Linux's UAPI headers, for the virtio structures (linux/virtio_*.h) and
+# the types they use (linux/types.h, asm/, asm-generic/).
+file(MAKE_DIRECTORY ${DF_KINCLUDE}/linux)
+file(GLOB DF_UAPI_HEADERS RELATIVE /usr/include/linux
+	/usr/include/linux/virtio_*.h)
+foreach(h ${DF_UAPI_HEADERS} types.h posix_types.h stddef.h const.h
+		if_ether.h)
+	file(CREATE_LINK /usr/include/linux/${h} ${DF_KINCLUDE}/linux/${h}
+		SYMBOLIC)
+endforeach()
+file(CREATE_LINK /usr/include/x86_64-linux-gnu/asm ${DF_KINCLUDE}/asm
+	SYMBOLIC)
+file(CREATE_LINK /usr/include/asm-generic ${DF_KINCLUDE}/asm-generic
+	SYMBOLIC)
 
 # Kernel code. Notes on the less usual flags:
 #  -mgeneral-regs-only: Damselfly's own code never touches SSE/AVX registers,

@@ -13,6 +13,7 @@
  *  - arch_timer_arm() and arch_timer_set_handler() act on the calling CPU.
  */
 #include "arch/arch.h"
+#include "core/kern.h"
 #include "arch/x86_64/boot.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/lapic.h"
@@ -190,6 +191,21 @@ lapic_icr(uint32_t apic_id, uint32_t cmd)
 	lapic_write(LAPIC_ICR_LO, cmd);
 	while (lapic_read(LAPIC_ICR_LO) & (1u << 12))
 		cpu_pause();
+}
+
+/*
+ * MSI: address 0xfee00000 with the destination APIC ID in bits 12-19
+ * (physical destination mode); data is the vector, fixed delivery, edge.
+ * APIC IDs above 255 would need the interrupt remapping we do not have.
+ */
+void
+arch_msi_message(unsigned cpu, int vector, uint64_t *addr, uint32_t *data)
+{
+	uint32_t apic = pcpu_all[cpu].pc_apicid;
+
+	KKASSERT(apic < 256);
+	*addr = 0xfee00000ULL | ((uint64_t)apic << 12);
+	*data = (uint32_t)vector & 0xff;
 }
 
 void

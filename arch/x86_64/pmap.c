@@ -539,6 +539,41 @@ arch_addr_readable(const void *p, size_t len)
 }
 
 uint64_t
+arch_virt_to_phys(const void *p)
+{
+	uint64_t va = (uintptr_t)p;
+	uint64_t *t = kernel_pml4;
+	int shift;
+
+	if (va < PMAP_STACK_BASE || va >= PMAP_STACK_END)
+		return page_present(va) ? va : 0; /* the identity map */
+	for (shift = 39; shift >= 12; shift -= 9) {
+		uint64_t e = t[(va >> shift) & 511];
+		if (!(e & PTE_P))
+			return 0;
+		if (shift == 12 || (e & PTE_PS))
+			return (e & PTE_ADDR_MASK & ~((1ULL << shift) - 1)) |
+			    (va & ((1ULL << shift) - 1));
+		t = (uint64_t *)(uintptr_t)(e & PTE_ADDR_MASK);
+	}
+	return 0;
+}
+
+bool
+arch_dma_contiguous(const void *p, size_t len)
+{
+	uint64_t va = (uintptr_t)p;
+
+	if (len == 0)
+		return true;
+	if (va + len < va)
+		return false;
+	if (va + len <= PMAP_STACK_BASE)
+		return true;
+	return (va & ~PAGE_MASK) == ((va + len - 1) & ~PAGE_MASK);
+}
+
+uint64_t
 pmap_pte_flags(uint64_t va)
 {
 	uint64_t *t = kernel_pml4;

@@ -70,6 +70,32 @@ KTEST(arch, stack_alloc_guard)
 	arch_stack_free(c, 16384);
 }
 
+/* DMA addresses: identity for RAM, translated for the stack window. */
+KTEST(arch, virt_to_phys)
+{
+	static uint64_t in_ram = 5;
+	uint64_t *s = arch_stack_alloc(2 * PAGE_SIZE);
+	uint64_t pa, addr;
+	uint32_t data;
+
+	KT_ASSERT_EQ(arch_virt_to_phys(&in_ram), (uintptr_t)&in_ram);
+	KT_ASSERT_EQ(arch_virt_to_phys((void *)0x10), 0); /* unmapped */
+	KT_ASSERT(s != NULL);
+	s[1] = 0x5ca1ab1eULL;
+	pa = arch_virt_to_phys(&s[1]);
+	KT_ASSERT(pa != 0 && pa != (uintptr_t)&s[1]);
+	KT_ASSERT_EQ(*(volatile uint64_t *)(uintptr_t)pa, 0x5ca1ab1eULL);
+	KT_ASSERT(arch_dma_contiguous(&in_ram, 8));
+	KT_ASSERT(arch_dma_contiguous(s, PAGE_SIZE));
+	KT_ASSERT(!arch_dma_contiguous((char *)s + 8, PAGE_SIZE));
+	KT_ASSERT(arch_virt_to_phys(s - 512) == 0); /* the guard page */
+	arch_stack_free(s, 2 * PAGE_SIZE);
+	arch_msi_message(0, 0x41, &addr, &data);
+	KT_ASSERT_EQ(addr,
+	    0xfee00000ULL | ((uint64_t)pcpu_all[0].pc_apicid << 12));
+	KT_ASSERT_EQ(data, 0x41);
+}
+
 static __thread int tls_probe = 7;
 
 KTEST(arch, tls_and_canary)
