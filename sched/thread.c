@@ -249,6 +249,8 @@ sched_switch(bool release)
 			arch_tls_activate(ntd->td_tls);
 		gd->gd_curthread = ntd;
 		ntd->td_quantum_start = arch_nanotime();
+		if (runq_contended(gd, ntd))
+			arm_quantum(gd); /* others of its priority wait */
 		arch_switch(&td->td_ctx, &ntd->td_ctx);
 		gd = mycpu; /* td may have moved to another CPU */
 		post_switch(gd);

@@ -28,6 +28,7 @@ extern char __image_start[], __image_end[], boot_stack_guard[];
 
 bool pcpu_ready;
 static const char *machine_name = "unknown";
+static void count_cpus_fwcfg(void);
 
 /* ---------------------------------------------------------------- */
 /* Early printing                                                   */
@@ -134,6 +135,7 @@ arch_init(void)
 	pmap_shootdown_init();
 	ioapic_init();
 	fwcfg_init();
+	count_cpus_fwcfg();
 	pci_init();
 	detect_machine();
 }
@@ -229,10 +231,24 @@ arch_machine_name(void)
 	return machine_name;
 }
 
+/* From the MADT; without ACPI, fw_cfg's count (read once, at arch_init). */
+static int fwcfg_ncpus;
+
 int
 arch_ncpus_present(void)
 {
-	return acpi_info.ai_ncpus > 0 ? acpi_info.ai_ncpus : 1;
+	if (acpi_info.ai_ncpus > 0)
+		return acpi_info.ai_ncpus;
+	return fwcfg_ncpus > 0 ? fwcfg_ncpus : 1;
+}
+
+static void
+count_cpus_fwcfg(void)
+{
+	uint16_t n = 0;
+
+	if (acpi_info.ai_ncpus == 0 && arch_fwcfg_read(0x05, &n, 0, 2) == 0)
+		fwcfg_ncpus = n > ARCH_MAX_CPUS ? ARCH_MAX_CPUS : n;
 }
 
 const char *

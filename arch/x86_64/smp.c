@@ -24,9 +24,8 @@
 #include "arch/x86_64/pmap.h"
 #include "arch/x86_64/trap.h"
 
-#define ICR_INIT       0x00004500 /* INIT, level assert */
-#define ICR_SIPI       0x00004600 /* start-up */
-#define FW_CFG_NB_CPUS 0x05
+#define ICR_INIT 0x00004500 /* INIT, level assert */
+#define ICR_SIPI 0x00004600 /* start-up */
 
 extern char ap_tramp[], ap_tramp_end[];
 extern uint64_t ap_cr3, ap_efer, ap_stack, ap_tls, ap_cpu;
@@ -46,7 +45,7 @@ cpu_apic_ids(uint32_t *ids, unsigned max)
 {
 	uint32_t me = lapic_id();
 	unsigned n = 1, i;
-	uint16_t sel, count = 0;
+	uint16_t count;
 
 	ids[0] = me;
 	if (acpi_info.ai_ncpus > 0) {
@@ -56,9 +55,7 @@ cpu_apic_ids(uint32_t *ids, unsigned max)
 		return n;
 	}
 	/* No MADT: fw_cfg's count, with APIC IDs numbered from 0. */
-	sel = FW_CFG_NB_CPUS;
-	if (arch_fwcfg_read(sel, &count, 0, 2) < 0 || count == 0)
-		return 1;
+	count = (uint16_t)arch_ncpus_present();
 	for (i = 0; i < count && n < max; i++)
 		if (i != me)
 			ids[n++] = i;

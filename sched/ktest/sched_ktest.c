@@ -714,3 +714,44 @@ KTEST_F(selftest, fail_in_thread, KTEST_MANUAL)
 	    0);
 	lwkt_join(td);
 }
+
+/* ---------------------------------------------------------------- */
+
+static volatile uint64_t rr_count[2];
+static volatile bool rr_stop;
+
+static void
+rr_spinner(void *arg)
+{
+	int me = (int)(uintptr_t)arg;
+
+	while (!rr_stop)
+		rr_count[me]++;
+}
+
+/*
+ * Two threads of one priority that never yield share their CPU: each
+ * quantum (sched.quantum_us) the running one goes to the back. Without
+ * time slicing the second would not run at all in the 200 ms.
+ */
+KTEST(sched, quantum_round_robin)
+{
+	struct thread *td[2];
+	int i;
+
+	rr_stop = false;
+	rr_count[0] = rr_count[1] = 0;
+	lwkt_setpri_self(TDPRI_MAX);
+	for (i = 0; i < 2; i++)
+		KT_ASSERT_EQ(lwkt_create(rr_spinner, (void *)(uintptr_t)i,
+				 &td[i], mycpuid, TDPRI_KERN,
+				 TDF_JOINABLE | TDF_NOFPU, 0, "rr"),
+		    0);
+	/* Sleep at the top priority; the spinners share the CPU meanwhile. */
+	tsleep(&rr_stop, "rr", 200 * MS);
+	rr_stop = true;
+	lwkt_setpri_self(TDPRI_USER);
+	join_all(td, 2);
+	KT_ASSERT(rr_count[0] > 0);
+	KT_ASSERT(rr_count[1] > 0);
+}
