@@ -9,9 +9,9 @@
  * descheduling and switching; the sender wakes the owner by scheduling it
  * when the port is marked WAITING.
  *
- * Spin and reply-only ports take mp_lock and sleep with ssleep() on it, so
- * that no wakeup falls between a check and a sleep. Serializer ports do
- * the same on their serializer's spinlock.
+ * Spin, serializer and reply-only ports share one implementation under a
+ * lock of their kind (struct port_lockops), sleeping so that no wakeup
+ * falls between a check and a sleep.
  */
 #include <errno.h>
 #include <string.h>
@@ -391,114 +391,188 @@ lwkt_thread_port(void)
 }
 
 /* ---------------------------------------------------------------- */
-/* Spin ports and reply-only ports (mp_lock)                        */
+/* Locked ports: spin, serializer and reply-only                    */
 /* ---------------------------------------------------------------- */
 
+/*
+ * Spin and serializer ports work alike and differ only in their lock: a
+ * spinlock (mp_lock), or a serializer that may be held across blocking.
+ * lk_sleep releases the lock and sleeps on ident as one step (the thread
+ * is on ident's sleep queue before the lock is released, so a wakeup
+ * under the lock is not lost), then takes the lock again.
+ */
+struct port_lockops {
+	void (*lk_lock)(struct lwkt_port *);
+	void (*lk_unlock)(struct lwkt_port *);
+	void (*lk_sleep)(struct lwkt_port *, const volatile void *ident,
+	    uint64_t deadline);
+};
+
+static void
+spin_port_lock(struct lwkt_port *port)
+{
+	spin_lock(&port->mp_lock);
+}
+
+static void
+spin_port_unlock(struct lwkt_port *port)
+{
+	spin_unlock(&port->mp_lock);
+}
+
+static void
+spin_port_sleep(struct lwkt_port *port, const volatile void *ident,
+    uint64_t deadline)
+{
+	ssleep(ident, &port->mp_lock, "waitport", time_left(deadline));
+	spin_lock(&port->mp_lock);
+}
+
+static const struct port_lockops spin_lockops = { spin_port_lock,
+	spin_port_unlock, spin_port_sleep };
+
+static void
+slz_port_lock(struct lwkt_port *port)
+{
+	lwkt_serialize_enter(port->mpu.slz);
+}
+
+static void
+slz_port_unlock(struct lwkt_port *port)
+{
+	lwkt_serialize_exit(port->mpu.slz);
+}
+
+static void
+slz_port_sleep(struct lwkt_port *port, const volatile void *ident,
+    uint64_t deadline)
+{
+	tsleep_interlock(ident, "slzwait");
+	lwkt_serialize_exit(port->mpu.slz);
+	tsleep_interlocked(ident, time_left(deadline));
+	lwkt_serialize_enter(port->mpu.slz);
+}
+
+static const struct port_lockops slz_lockops = { slz_port_lock, slz_port_unlock,
+	slz_port_sleep };
+
 static int
-spin_putport(struct lwkt_port *port, struct lwkt_msg *msg)
+locked_putport(struct lwkt_port *port, struct lwkt_msg *msg)
 {
 	bool wake;
 
-	spin_lock(&port->mp_lock);
+	port->mp_lockops->lk_lock(port);
 	queue_msg(port, msg);
 	port->mp_received++;
 	wake = port->mp_waiters > 0;
-	spin_unlock(&port->mp_lock);
+	port->mp_lockops->lk_unlock(port);
 	if (wake)
 		wakeup_one(port);
 	return EASYNC;
 }
 
 static struct lwkt_msg *
-spin_getport(struct lwkt_port *port)
+locked_getport(struct lwkt_port *port)
 {
 	struct lwkt_msg *msg;
 
-	spin_lock(&port->mp_lock);
+	port->mp_lockops->lk_lock(port);
 	msg = dequeue_first(port);
-	spin_unlock(&port->mp_lock);
+	port->mp_lockops->lk_unlock(port);
 	return msg;
 }
 
 static struct lwkt_msg *
-spin_waitport(struct lwkt_port *port, uint64_t timo)
+locked_waitport(struct lwkt_port *port, uint64_t timo)
 {
 	uint64_t deadline = deadline_of(timo);
 	struct lwkt_msg *msg;
 
-	spin_lock(&port->mp_lock);
+	port->mp_lockops->lk_lock(port);
 	while ((msg = dequeue_first(port)) == NULL && !expired(deadline)) {
 		port->mp_waiters++;
-		ssleep(port, &port->mp_lock, "waitport", time_left(deadline));
-		spin_lock(&port->mp_lock);
+		port->mp_lockops->lk_sleep(port, port, deadline);
 		port->mp_waiters--;
 	}
-	spin_unlock(&port->mp_lock);
+	port->mp_lockops->lk_unlock(port);
 	return msg;
 }
 
 static void
-spin_replyport(struct lwkt_port *port, struct lwkt_msg *msg)
+locked_replyport(struct lwkt_port *port, struct lwkt_msg *msg)
 {
 	bool wake_port = false;
 
-	spin_lock(&port->mp_lock);
+	port->mp_lockops->lk_lock(port);
 	if (!(msg_flags(msg) & MSGF_SYNC)) {
 		queue_msg(port, msg);
 		wake_port = port->mp_waiters > 0;
 	}
 	msg_set(msg, MSGF_DONE | MSGF_REPLY);
-	spin_unlock(&port->mp_lock);
+	port->mp_lockops->lk_unlock(port);
 	wakeup(msg);
 	if (wake_port)
 		wakeup_one(port);
 }
 
 static int
-spin_waitmsg(struct lwkt_msg *msg, uint64_t timo)
+locked_waitmsg(struct lwkt_msg *msg, uint64_t timo)
 {
 	struct lwkt_port *port = msg->ms_reply_port;
 	uint64_t deadline = deadline_of(timo);
+	int r;
 
-	spin_lock(&port->mp_lock);
-	while (!(msg_flags(msg) & MSGF_DONE) && !expired(deadline)) {
-		ssleep(msg, &port->mp_lock, "waitmsg", time_left(deadline));
-		spin_lock(&port->mp_lock);
-	}
-	if (!(msg_flags(msg) & MSGF_DONE)) {
-		spin_unlock(&port->mp_lock);
-		return -ETIMEDOUT;
-	}
-	if (msg_flags(msg) & MSGF_QUEUED)
+	port->mp_lockops->lk_lock(port);
+	while (!(msg_flags(msg) & MSGF_DONE) && !expired(deadline))
+		port->mp_lockops->lk_sleep(port, msg, deadline);
+	r = (msg_flags(msg) & MSGF_DONE) ? msg->ms_error : -ETIMEDOUT;
+	if ((msg_flags(msg) & (MSGF_DONE | MSGF_QUEUED)) ==
+	    (MSGF_DONE | MSGF_QUEUED))
 		unqueue_msg(port, msg);
-	spin_unlock(&port->mp_lock);
-	return msg->ms_error;
+	port->mp_lockops->lk_unlock(port);
+	return r;
 }
 
 static int
-spin_unqueue(struct lwkt_port *port, struct lwkt_msg *msg)
+locked_unqueue(struct lwkt_port *port, struct lwkt_msg *msg)
 {
 	int r = -ENOENT;
 
-	spin_lock(&port->mp_lock);
+	port->mp_lockops->lk_lock(port);
 	if ((msg_flags(msg) & MSGF_QUEUED) && !(msg_flags(msg) & MSGF_DONE)) {
 		unqueue_msg(port, msg);
 		r = 0;
 	}
-	spin_unlock(&port->mp_lock);
+	port->mp_lockops->lk_unlock(port);
 	return r;
+}
+
+static void
+locked_port_init(struct lwkt_port *port, const struct port_lockops *ops,
+    const char *name)
+{
+	port_init(port, name);
+	port->mp_lockops = ops;
+	port->mp_putport = locked_putport;
+	port->mp_getport = locked_getport;
+	port->mp_waitport = locked_waitport;
+	port->mp_waitmsg = locked_waitmsg;
+	port->mp_replyport = locked_replyport;
+	port->mp_dropmsg = locked_unqueue;
 }
 
 void
 lwkt_initport_spin(struct lwkt_port *port, const char *name)
 {
-	port_init(port, name);
-	port->mp_putport = spin_putport;
-	port->mp_getport = spin_getport;
-	port->mp_waitport = spin_waitport;
-	port->mp_waitmsg = spin_waitmsg;
-	port->mp_replyport = spin_replyport;
-	port->mp_dropmsg = spin_unqueue;
+	locked_port_init(port, &spin_lockops, name);
+}
+
+void
+lwkt_initport_serialize(struct lwkt_port *port, struct lwkt_serialize *slz,
+    const char *name)
+{
+	locked_port_init(port, &slz_lockops, name);
+	port->mpu.slz = slz;
 }
 
 static void
@@ -522,8 +596,11 @@ lwkt_initport_replyonly(struct lwkt_port *port,
 	port_init(port, name);
 	port->mpu.replyfn = replyfn;
 	port->mp_replyport = replyonly_replyport;
-	if (replyfn == NULL)
-		port->mp_waitmsg = spin_waitmsg; /* mark-done: one can wait */
+	if (replyfn == NULL) {
+		/* mark-done: a sender may wait, under mp_lock */
+		port->mp_lockops = &spin_lockops;
+		port->mp_waitmsg = locked_waitmsg;
+	}
 }
 
 void
@@ -533,7 +610,7 @@ lwkt_initport_panic(struct lwkt_port *port, const char *name)
 }
 
 /* ---------------------------------------------------------------- */
-/* Serializers and serializer ports                                 */
+/* Serializers                                                      */
 /* ---------------------------------------------------------------- */
 
 void
@@ -579,126 +656,6 @@ lwkt_serialize_exit(struct lwkt_serialize *s)
 	spin_unlock(&s->sz_spin);
 	if (wake)
 		wakeup_one(s);
-}
-
-/*
- * Sleeps on ident with the serializer released, then takes it again. The
- * thread is on ident's sleep queue before the serializer is released, so
- * a wakeup by the next holder is not lost.
- */
-static void
-serialize_sleep(struct lwkt_serialize *s, const volatile void *ident,
-    uint64_t deadline)
-{
-	tsleep_interlock(ident, "slzwait");
-	lwkt_serialize_exit(s);
-	tsleep_interlocked(ident, time_left(deadline));
-	lwkt_serialize_enter(s);
-}
-
-static int
-slz_putport(struct lwkt_port *port, struct lwkt_msg *msg)
-{
-	struct lwkt_serialize *s = port->mpu.slz;
-	bool wake;
-
-	lwkt_serialize_enter(s);
-	queue_msg(port, msg);
-	port->mp_received++;
-	wake = port->mp_waiters > 0;
-	lwkt_serialize_exit(s);
-	if (wake)
-		wakeup_one(port);
-	return EASYNC;
-}
-
-static struct lwkt_msg *
-slz_getport(struct lwkt_port *port)
-{
-	struct lwkt_msg *msg;
-
-	lwkt_serialize_enter(port->mpu.slz);
-	msg = dequeue_first(port);
-	lwkt_serialize_exit(port->mpu.slz);
-	return msg;
-}
-
-static struct lwkt_msg *
-slz_waitport(struct lwkt_port *port, uint64_t timo)
-{
-	uint64_t deadline = deadline_of(timo);
-	struct lwkt_msg *msg;
-
-	lwkt_serialize_enter(port->mpu.slz);
-	while ((msg = dequeue_first(port)) == NULL && !expired(deadline)) {
-		port->mp_waiters++;
-		serialize_sleep(port->mpu.slz, port, deadline);
-		port->mp_waiters--;
-	}
-	lwkt_serialize_exit(port->mpu.slz);
-	return msg;
-}
-
-static void
-slz_replyport(struct lwkt_port *port, struct lwkt_msg *msg)
-{
-	bool wake;
-
-	lwkt_serialize_enter(port->mpu.slz);
-	if (!(msg_flags(msg) & MSGF_SYNC))
-		queue_msg(port, msg);
-	msg_set(msg, MSGF_DONE | MSGF_REPLY);
-	wake = port->mp_waiters > 0;
-	lwkt_serialize_exit(port->mpu.slz);
-	wakeup(msg);
-	if (wake)
-		wakeup_one(port);
-}
-
-static int
-slz_waitmsg(struct lwkt_msg *msg, uint64_t timo)
-{
-	struct lwkt_port *port = msg->ms_reply_port;
-	uint64_t deadline = deadline_of(timo);
-	int r;
-
-	lwkt_serialize_enter(port->mpu.slz);
-	while (!(msg_flags(msg) & MSGF_DONE) && !expired(deadline))
-		serialize_sleep(port->mpu.slz, msg, deadline);
-	r = (msg_flags(msg) & MSGF_DONE) ? msg->ms_error : -ETIMEDOUT;
-	if ((msg_flags(msg) & (MSGF_DONE | MSGF_QUEUED)) ==
-	    (MSGF_DONE | MSGF_QUEUED))
-		unqueue_msg(port, msg);
-	lwkt_serialize_exit(port->mpu.slz);
-	return r;
-}
-
-static int
-slz_unqueue(struct lwkt_port *port, struct lwkt_msg *msg)
-{
-	int r = -ENOENT;
-
-	lwkt_serialize_enter(port->mpu.slz);
-	if ((msg_flags(msg) & MSGF_QUEUED) && !(msg_flags(msg) & MSGF_DONE)) {
-		unqueue_msg(port, msg);
-		r = 0;
-	}
-	lwkt_serialize_exit(port->mpu.slz);
-	return r;
-}
-
-void
-lwkt_initport_serialize(struct lwkt_port *port, struct lwkt_serialize *slz,
-    const char *name)
-{
-	port_init(port, name);
-	port->mpu.slz = slz;
-	port->mp_putport = slz_putport;
-	port->mp_getport = slz_getport;
-	port->mp_waitport = slz_waitport;
-	port->mp_waitmsg = slz_waitmsg;
-	port->mp_replyport = slz_replyport;
-	port->mp_dropmsg = slz_unqueue;
 }
 
 /* ---------------------------------------------------------------- */

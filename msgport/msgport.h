@@ -60,6 +60,7 @@
 
 struct lwkt_msg;
 struct lwkt_port;
+struct port_lockops;
 typedef void (*lwkt_dispatch_t)(struct lwkt_msg *msg);
 
 struct lwkt_msg {
@@ -91,6 +92,7 @@ struct lwkt_port {
 	uint32_t mp_flags;
 	int mp_waiters; /* threads in waitport (spin, serializer ports) */
 	struct spinlock mp_lock;
+	const struct port_lockops *mp_lockops; /* spin, serializer ports */
 	const char *mp_name;
 	union {
 		struct thread *td;		    /* thread port */

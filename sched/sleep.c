@@ -71,6 +71,25 @@ sleep_wait(struct thread *td, struct sleepq_bucket *b,
 	}
 }
 
+static void sleep_timeout(void *arg);
+
+/*
+ * The thread is on ident's bucket, in a critical section: off the run
+ * queue, a timeout armed, switch until woken. 0, or -EWOULDBLOCK.
+ */
+static int
+sleep_block(struct thread *td, struct sleepq_bucket *b,
+    const volatile void *ident, uint64_t timo_ns)
+{
+	lwkt_deschedule_self();
+	if (timo_ns > 0)
+		callout_reset(&td->td_sleep_timer, timo_ns, sleep_timeout, td);
+	sleep_wait(td, b, ident);
+	if (timo_ns > 0)
+		callout_stop(&td->td_sleep_timer);
+	return td->td_timedout ? -EWOULDBLOCK : 0;
+}
+
 static void
 sleep_timeout(void *arg)
 {
@@ -110,13 +129,7 @@ ssleep(const volatile void *ident, struct spinlock *spin, const char *wmesg,
 	spin_unlock(&b->sb_lock);
 	if (spin != NULL)
 		spin_unlock(spin);
-	lwkt_deschedule_self();
-	if (timo_ns > 0)
-		callout_reset(&td->td_sleep_timer, timo_ns, sleep_timeout, td);
-	sleep_wait(td, b, ident);
-	if (timo_ns > 0)
-		callout_stop(&td->td_sleep_timer);
-	r = td->td_timedout ? -EWOULDBLOCK : 0;
+	r = sleep_block(td, b, ident, timo_ns);
 	crit_exit();
 	return r;
 }
@@ -166,13 +179,7 @@ tsleep_interlocked(const volatile void *ident, uint64_t timo_ns)
 	/* A wakeup from here on schedules us after the deschedule below:
 	 * from this CPU it waits for the critical section, from another it
 	 * comes by IPI, which waits too. */
-	lwkt_deschedule_self();
-	if (timo_ns > 0)
-		callout_reset(&td->td_sleep_timer, timo_ns, sleep_timeout, td);
-	sleep_wait(td, b, ident);
-	if (timo_ns > 0)
-		callout_stop(&td->td_sleep_timer);
-	r = td->td_timedout ? -EWOULDBLOCK : 0;
+	r = sleep_block(td, b, ident, timo_ns);
 	crit_exit();
 	return r;
 }
