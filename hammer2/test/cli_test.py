@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""The HAMMER2 host programs on the reference images, end to end.
+
+hammer2 get copies each PFS out and the copy must match the MANIFEST
+exactly (bytes, directories, the symlink); cat, ls, stat, pfs-list,
+volhdr and show print what the images hold; fsck_hammer2 exits 0 on each
+image, 1 on a copy with one flipped data byte, 2 when it cannot run;
+newfs_hammer2 makes volumes that fsck finds clean, with the PFSs and
+methods asked for, and refuses bad options.
+
+    cli_test.py HAMMER2 FSCK_HAMMER2 NEWFS_HAMMER2 IMG_DIR MANIFEST
+"""
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+
+HAMMER2, FSCK, NEWFS, IMG_DIR, MANIFEST = sys.argv[1:6]
+IMGS = {
+    "lz4": os.path.join(IMG_DIR, "ref-lz4-xxhash64.img"),
+    "zlib": os.path.join(IMG_DIR, "ref-zlib-iscsi32.img"),
+    "snap": os.path.join(IMG_DIR, "ref-snapshot.img"),
+}
+failures = []
+
+
+def run(*args, rc=0):
+    p = subprocess.run(list(args), capture_output=True)
+    if p.returncode != rc:
+        failures.append("%s: exit %d, wanted %d\n%s" % (
+            " ".join(args), p.returncode, rc, p.stderr.decode()[-2000:]))
+    return p.stdout
+
+
+def expect(cond, what):
+    if not cond:
+        failures.append(what)
+
+
+def manifest():
+    ents = {}
+    for line in open(MANIFEST, encoding="utf-8"):
+        t, size, h, rest = line.rstrip("\n").split(" ", 3)
+        target = None
+        if t == "l":
+            rest, target = rest.split(" -> ", 1)
+        ents[rest] = (t, int(size), h, target)
+    return ents
+
+
+def tree_of(root):
+    got = {}
+    for d, dirs, files in os.walk(root):
+        for n in dirs + files:
+            p = os.path.join(d, n)
+            rel = os.path.relpath(p, root)
+            if os.path.islink(p):
+                t = os.readlink(p)
+                got[rel] = ("l", len(t), "-", t)
+            elif os.path.isdir(p):
+                got[rel] = ("d", 0, "-", None)
+            else:
+                data = open(p, "rb").read()
+                got[rel] = ("f", len(data), hashlib.sha256(data).hexdigest(),
+                            None)
+    return got
+
+
+def sparse_copy(src, dst):
+    """Copy only the data extents of a sparse file (SEEK_DATA/SEEK_HOLE)."""
+    with open(src, "rb") as fi, open(dst, "wb") as fo:
+        size = os.fstat(fi.fileno()).st_size
+        fo.truncate(size)
+        pos = 0
+        while pos < size:
+            try:
+                pos = os.lseek(fi.fileno(), pos, os.SEEK_DATA)
+            except OSError:
+                break
+            end = os.lseek(fi.fileno(), pos, os.SEEK_HOLE)
+            fi.seek(pos)
+            fo.seek(pos)
+            while pos < end:
+                chunk = fi.read(min(end - pos, 1 << 20))
+                fo.write(chunk)
+                pos += len(chunk)
+
+
+def check_get(img, spec, missing=()):
+    want = manifest()
+    for m in missing:
+        del want[m]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "out")
+        run(HAMMER2, "-s", spec, "get", "/", out)
+        got = tree_of(out)
+        expect(got == want, "%s: get differs from MANIFEST in %d entries" % (
+            spec, len(set(got.items()) ^ set(want.items()))))
+        st = os.stat(os.path.join(out, "tiny.txt"), follow_symlinks=False) \
+            if "tiny.txt" in want else None
+        if st is not None:
+            expect(int(st.st_mtime) == 1767225600,
+                   "%s: mtime not carried over" % spec)
+            expect(st.st_mode & 0o777 == 0o644, "%s: mode" % spec)
+
+
+# fsck: clean images, then a damaged copy.
+for name, img in IMGS.items():
+    out = run(FSCK, img).decode()
+    expect("0 problems" in out, "fsck %s: %s" % (name, out))
+out = run(FSCK, "-q", "-a", IMGS["snap"]).decode()
+expect(out == "", "fsck -q printed %r on a clean image" % out)
+run(FSCK, "/nonexistent", rc=2)
+run(FSCK, rc=2)
+
+# Reading everything out.
+check_get("lz4", IMGS["lz4"])
+check_get("zlib", IMGS["zlib"] + "@DATA")
+check_get("snap1", IMGS["snap"] + "@snap1")
+check_get("snapdata", IMGS["snap"] + "@DATA",
+          missing=("tiny.txt", "big/random-1m.bin"))
+
+# Single commands.
+expect(run(HAMMER2, "-s", IMGS["lz4"], "cat", "/tiny.txt") == b"hello\n",
+       "cat tiny.txt")
+expect(run(HAMMER2, "-s", IMGS["lz4"], "cat", "link-to-tiny") == b"hello\n",
+       "cat follows the symlink")
+run(HAMMER2, "-s", IMGS["snap"] + "@DATA", "cat", "/tiny.txt", rc=1)
+run(HAMMER2, "-s", IMGS["lz4"] + "@NOPE", "ls", "/", rc=1)
+run(HAMMER2, "-s", IMGS["lz4"], "cat", "/big", rc=1)
+ls = run(HAMMER2, "-s", IMGS["zlib"], "ls", "/names").decode().splitlines()
+expect(len(ls) == 4, "ls /names: %r" % ls)
+ls = run(HAMMER2, "-s", IMGS["zlib"], "ls", "/many").decode().splitlines()
+expect(len(ls) == 2000, "ls /many: %d lines" % len(ls))
+ls = run(HAMMER2, "-s", IMGS["lz4"], "ls", "/").decode()
+expect("link-to-tiny -> tiny.txt" in ls, "ls shows the symlink target")
+st = run(HAMMER2, "-s", IMGS["lz4"], "stat", "big/text-12m.txt").decode()
+expect("size       12582912" in st and "2026-01-01 00:00:00" in st,
+       "stat: %s" % st)
+pl = run(HAMMER2, "-s", IMGS["snap"], "pfs-list").decode()
+expect("snapshot" in pl and " snap1" in pl and " DATA" in pl
+       and " LOCAL" in pl, "pfs-list: %s" % pl)
+vh = run(HAMMER2, "-s", IMGS["lz4"], "volhdr").decode()
+expect("5cbb9ad1-862d-11dc-a94d-01301bb8a9f5" in vh and "version        2"
+       in vh, "volhdr: %s" % vh[:500])
+show = run(HAMMER2, "-s", IMGS["zlib"], "show").decode().splitlines()
+expect(len(show) > 4000 and "\"SUPROOT\"" in show[1], "show: %d lines"
+       % len(show))
+fm = run(HAMMER2, "-s", IMGS["lz4"], "freemap").decode()
+expect("freemap_leaf key=0000000000000000/30" in fm and "segment 0x" in fm
+       and " allocated" in fm, "freemap: %s" % fm[:500])
+alloc = int(fm.split("16 KiB chunks: ")[1].split()[0])
+expect(alloc > 900, "freemap allocated chunks: %d" % alloc)
+data = [l for l in show if l.lstrip().startswith("data ")]
+expect(len(data) > 200, "show lists the data blocks")
+
+# A copy with one flipped byte in a data block: fsck finds it, cat fails.
+blk = [l for l in run(HAMMER2, "-s", IMGS["lz4"], "show").decode().splitlines()
+       if l.lstrip().startswith("data ") and "/65536" in l][0]
+off = int(blk.split("off=")[1].split("/")[0], 16)
+with tempfile.TemporaryDirectory() as tmp:
+    bad = os.path.join(tmp, "bad.img")
+    sparse_copy(IMGS["lz4"], bad)
+    with open(bad, "r+b") as f:
+        f.seek(off + 10)
+        b = f.read(1)
+        f.seek(off + 10)
+        f.write(bytes([b[0] ^ 0x40]))
+    out = run(FSCK, bad, rc=1).decode()
+    expect("check failed" in out and "%016x" % off in out,
+           "fsck names the block: %s" % out[-800:])
+    out = os.path.join(tmp, "out")
+    run(HAMMER2, "-s", bad, "get", "/", out, rc=1)
+
+# newfs_hammer2.
+with tempfile.TemporaryDirectory() as tmp:
+    img = os.path.join(tmp, "new.img")
+    run(NEWFS, "-s", "1g", "-L", "A", "-L", "B", "-C", "zstd:3", "-K",
+        "sha192", img)
+    expect(os.path.getsize(img) == 1 << 30, "newfs -s 1g size")
+    out = run(FSCK, "-a", img).decode()
+    expect("0 problems, 0 warnings" in out and "3 PFSs" in out,
+           "fsck of a new volume: %s" % out)
+    pl = run(HAMMER2, "-s", img, "pfs-list").decode()
+    expect(all(" %s\n" % n in pl for n in ("A", "B", "LOCAL")),
+           "newfs labels: %s" % pl)
+    st = run(HAMMER2, "-s", img + "@A", "stat", "/").decode()
+    expect("comp_algo  zstd:3" in st and "check_algo sha192" in st,
+           "newfs methods: %s" % st)
+    expect(run(HAMMER2, "-s", img + "@B", "ls", "/") == b"", "empty root")
+    run(NEWFS, "-L", "none", img)          # reuses the file's size
+    pl = run(HAMMER2, "-s", img, "pfs-list").decode()
+    expect(pl.count("\n") == 2 and " LOCAL" in pl, "-L none: %s" % pl)
+    run(NEWFS, "-s", "10m", img, rc=1)
+    run(NEWFS, "-C", "lzma", img, rc=1)
+    run(NEWFS, "-L", "x/y", img, rc=1)
+    run(NEWFS, "-L", "a", "-L", "b", "-L", "c", "-L", "d", img, rc=1)
+    run(NEWFS, os.path.join(tmp, "missing.img"), rc=1)
+
+if failures:
+    print("\n".join(failures))
+    sys.exit(1)
+print("cli: all checks passed")
