@@ -177,7 +177,8 @@ arch_timer_arm(uint64_t deadline_ns)
 /*
  * Writes the interrupt command register: in x2APIC mode one MSR write; in
  * xAPIC mode the destination, then the command, then a wait for the
- * delivery-status bit (the LAPIC accepts at once under QEMU and KVM).
+ * delivery-status bit (the LAPIC accepts at once under QEMU and KVM),
+ * with interrupts off throughout.
  */
 void
 lapic_icr(uint32_t apic_id, uint32_t cmd)
@@ -187,10 +188,15 @@ lapic_icr(uint32_t apic_id, uint32_t cmd)
 		    ((uint64_t)apic_id << 32) | cmd);
 		return;
 	}
+	/* Two writes: an interrupt in between whose handler sends an IPI
+	 * would change the destination under us. */
+	bool intr = arch_intr_save();
+
 	lapic_write(LAPIC_ICR_HI, apic_id << 24);
 	lapic_write(LAPIC_ICR_LO, cmd);
 	while (lapic_read(LAPIC_ICR_LO) & (1u << 12))
 		cpu_pause();
+	arch_intr_restore(intr);
 }
 
 /*

@@ -473,8 +473,14 @@ pmap_shootdown(uint64_t va, uint64_t len)
 	unsigned n = arch_ncpus(), me, i;
 	uint64_t gen;
 
+	bool intr;
+
 	if (n <= 1)
 		return;
+	/* Interrupts off: a thread preempted while it holds shoot_lock
+	 * would leave another thread of its CPU spinning on it for ever.
+	 * The spin answers other CPUs' requests itself. */
+	intr = arch_intr_save();
 	while (!__sync_bool_compare_and_swap(&shoot_lock, 0, 1)) {
 		shoot_local(); /* someone else's request, for us too */
 		cpu_pause();
@@ -491,6 +497,7 @@ pmap_shootdown(uint64_t va, uint64_t len)
 		while (__atomic_load_n(&shoot_acked[i], __ATOMIC_ACQUIRE) < gen)
 			cpu_pause();
 	__atomic_store_n(&shoot_lock, 0, __ATOMIC_RELEASE);
+	arch_intr_restore(intr);
 }
 
 void

@@ -635,6 +635,7 @@ KTEST(sched, token_upgrade_caught)
 static volatile uint64_t *volatile tlb_addr;
 static volatile int tlb_step;
 static volatile uint64_t tlb_seen;
+static volatile int tlb_reader_cpu;
 
 /* Reads the address once (its translation is now in this CPU's TLB),
  * spins touching nothing else until the page was replaced, reads again. */
@@ -650,6 +651,7 @@ tlb_reader(void *arg)
 	while (tlb_step != 3 && arch_nanotime() < end)
 		;
 	tlb_seen = *tlb_addr;
+	tlb_reader_cpu = mycpuid;
 	tlb_step = 4;
 }
 
@@ -692,6 +694,11 @@ KTEST(sched, tlb_shootdown)
 	tlb_step = 3;
 	lwkt_join(td);
 	page_free(held, 0);
+	if (tlb_seen != 0x0e0e0e0e0e0eULL)
+		kprintf("ktest: tlb_shootdown: reader on cpu %d saw %#lx; b %p "
+			"pa %#lx\n",
+		    tlb_reader_cpu, (unsigned long)tlb_seen, (void *)b,
+		    (unsigned long)arch_virt_to_phys(b));
 	KT_ASSERT_EQ(tlb_step, 4);
 	KT_ASSERT_EQ(tlb_seen, 0x0e0e0e0e0e0eULL);
 	arch_stack_free(b, PAGE_SIZE);
