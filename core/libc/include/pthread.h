@@ -20,17 +20,15 @@ typedef struct {
 } pthread_attr_t;
 
 typedef struct {
-	volatile uint32_t m_lock;
-	uint32_t m_waiters; /* guarded by the sleep queue's interlock */
+	volatile uint32_t m_lock; /* 0 free, 1 held, 2 held and waited for */
 	struct thread *m_owner;
-	uint32_t m_pad;
 } pthread_mutex_t;
 typedef struct {
 	int ma_unused;
 } pthread_mutexattr_t;
 #define PTHREAD_MUTEX_INITIALIZER \
 	{                         \
-		0, 0, NULL, 0     \
+		0, NULL           \
 	}
 
 typedef struct {
