@@ -6,9 +6,10 @@ bench/run is the command; this package holds its parts:
   cpio        reproducible initramfs archives
   damselfly   building and booting the Damselfly image
   linuxguest  building and booting the Linux guest baseline
-  qemurun     one timed boot, memory bisection
+  qemurun     one timed boot, one benchmark run, memory bisection
+  kbench      the figure lines guests print for in-guest benchmarks
   report      tables (markdown) and charts (PNG)
-  areas/      one module per benchmark area ("boot", ...)
+  areas/      one module per benchmark area ("boot", "sched", ...)
 Both guests are started by tools/dfqemu.py, the project's one runner
 library, so that the only difference between them is the guest.
 """

@@ -86,7 +86,7 @@ def git_describe():
         return "unknown commit"
 
 
-def context_lines(ctx, when):
+def context_lines(ctx, when, table):
     """What every table says about where and how it was measured."""
     m = ctx.machine
     d, l = ctx.guests
@@ -96,7 +96,8 @@ def context_lines(ctx, when):
         "QEMU %s; accelerator per row: TCG (-accel tcg -cpu max) or KVM "
         "(-accel kvm -cpu host,-arch-capabilities); %s" % (m["qemu"], kvm),
         "Damselfly: %s at commit %s" % (
-            os.path.basename(d.kernel or damselfly.IMAGE), git_describe()),
+            os.path.basename(table.image or d.kernel or damselfly.IMAGE),
+            git_describe()),
     ]
     if l.available:
         b = l.built
@@ -144,7 +145,8 @@ def main(argv=None):
                 "cores (other work on the host skews times)"
                 % (os.getloadavg()[0], ctx.machine["cores"]))
         table = AREAS[name].run(ctx)
-        text = report.markdown(table, context_lines(ctx, when) + [load] + table.context)
+        text = report.markdown(table, context_lines(ctx, when, table) + [load]
+                               + table.context)
         print(text, flush=True)
         written = write_results(table, ctx, text, outdir)
         log("wrote " + ", ".join(os.path.relpath(p, ROOT) for p in written))

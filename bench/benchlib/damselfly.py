@@ -9,6 +9,9 @@ Interface:
   build(target) -> path of the built image (bench/build/images/<target>)
   config(image) -> the deployment config file or None
   cmdline(accel, kvm_kind, poweroff)   the kernel command line
+  KBENCH_IMAGE                         the image with the in-guest
+                                       benchmarks (core/kbench.h)
+  kbench_cmdline(group, accel, kvm_kind)   its command line: run group
   READY, GUEST_TIME, guest_us(match)   the ready marker and the boot
                                        report's "entry to ready" line
 """
@@ -19,6 +22,7 @@ import shutil
 from . import BUILD, ROOT, host, log
 
 IMAGE = "hello.elf"
+KBENCH_IMAGE = "kbench.elf"  # hello plus the in-guest benchmarks
 READY = b"damselfly: ready"
 GUEST_TIME = re.compile(rb"boot\s+entry to ready in (\d+) us")
 
@@ -50,9 +54,18 @@ def config(image):
 
 
 def cmdline(accel, kvm_kind, poweroff=True):
-    """poweroff_after_ms=1 powers off right after ready. The kvm_pvm
-    software backend's instruction emulator lacks XSAVE: noxsave there."""
+    """poweroff_after_ms=1 powers off right after ready."""
     args = ["poweroff_after_ms=1" if poweroff else "poweroff_after_ms=0"]
-    if accel == "kvm" and kvm_kind == "software":
-        args.append("noxsave")
-    return " ".join(args)
+    return " ".join(args + _backend_args(accel, kvm_kind))
+
+
+def kbench_cmdline(group, accel, kvm_kind):
+    """kbench=<group>: after ready, the image runs that group's
+    benchmarks, prints "kbench: done" and ends QEMU with EXIT_PASS."""
+    return " ".join(["kbench=" + group] + _backend_args(accel, kvm_kind))
+
+
+def _backend_args(accel, kvm_kind):
+    """The kvm_pvm software backend's instruction emulator lacks XSAVE:
+    noxsave there."""
+    return ["noxsave"] if accel == "kvm" and kvm_kind == "software" else []

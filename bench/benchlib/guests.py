@@ -12,8 +12,15 @@ Interface:
   Linux(built, variant="tools")   the Linux guest with the benchmark tools
   Guest.cmdline(machine, accel, kvm_kind)     what -append gets
   SMP, MEM      what both guests get unless a benchmark says otherwise
+
+Guests that measure themselves (in-guest benchmarks) print kbench lines
+(kbench.py), then "kbench: done", then end QEMU with a status in
+Guest.exits; run them with qemurun.run_to_exit(guest.boot(...)):
+  DamselflyKbench(image, group)   kbench.elf with kbench=<group>
+  LinuxProgram(built, program)    the Linux guest running one of the
+                                  bench's own programs (bench.run=)
 """
-from . import damselfly, dfqemu, linuxguest, qemurun
+from . import damselfly, dfqemu, kbench, linuxguest, qemurun
 
 SMP = 1
 MEM = "256M"
@@ -21,6 +28,7 @@ MEM = "256M"
 
 class Guest:
     label = "?"
+    exits = None  # QEMU statuses of a finished benchmark run
 
     def __init__(self, why=None):
         self.available = why is None
@@ -34,7 +42,7 @@ class Guest:
                                 cmdline=self.cmdline(machine, accel, kvm_kind),
                                 extra=extra, **self._files())
         return qemurun.Boot(self.label, argv, self.ready, self.guest_time,
-                            self.guest_us, timeout)
+                            self.guest_us, timeout, self.exits)
 
 
 class Damselfly(Guest):
@@ -80,3 +88,36 @@ class Linux(Guest):
 
     def _files(self):
         return {"initrd": self.built.initramfs[self.variant]}
+
+
+class DamselflyKbench(Damselfly):
+    """Damselfly's benchmark image running one group of its in-guest
+    benchmarks; it ends QEMU with EXIT_PASS after "kbench: done"."""
+    ready = kbench.DONE
+    guest_time = None
+    exits = (dfqemu.EXIT_PASS,)
+
+    def __init__(self, image=None, group=None, why=None):
+        super().__init__(image, why)
+        self.group = group
+
+    def cmdline(self, machine, accel, kvm_kind):
+        return damselfly.kbench_cmdline(self.group, accel, kvm_kind)
+
+
+class LinuxProgram(Linux):
+    """The Linux guest running one of the bench's programs from
+    initramfs-progs.cpio; /init powers off after it ("kbench: done")."""
+    ready = kbench.DONE
+    guest_time = None
+    exits = (dfqemu.EXIT_POWEROFF,)
+
+    def __init__(self, built=None, program=None, why=None):
+        if why is None and program not in built.programs:
+            why = "no %s in the Linux guest: %s" % (
+                program, built.programs_why or "not built")
+        super().__init__(built, "progs", why)
+        self.program = program
+
+    def cmdline(self, machine, accel, kvm_kind):
+        return self.built.cmdline(machine, poweroff=False, run=self.program)

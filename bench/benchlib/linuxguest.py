@@ -17,16 +17,30 @@ comes from apt and lands in bench/linux-guest/work/ (git-ignored):
   initramfs-tools.cpio  the same plus fio, iperf3 and nginx with the
                         shared libraries ldd finds for them (~90 MB: fio
                         links Debian's Ceph and GlusterFS libraries)
+  progs/<name>          the bench's own programs (bench/linux-guest/
+                        <name>.c), built with the host's gcc as static
+                        binaries: gcc -O2 -static -pthread
+  initramfs-progs.cpio  the base archive plus those programs, as
+                        /bench/<name>; /init runs one when the kernel
+                        command line has bench.run=<name>, then powers off
   manifest.txt          package versions and what went into each archive
-Both archives are uncompressed newc and reproducible (see cpio.py). Boot
-figures use the base archive, so that Linux is not charged for loading
-benchmark tools it does not need to boot; the benchmarks that drive the
-tools use the other.
+The archives are uncompressed newc and reproducible (see cpio.py; the
+programs are built from a relative source path without debug
+information, so the same gcc and glibc give the same bytes). Boot figures
+use the base archive, so that Linux is not charged for loading benchmark
+tools it does not need to boot; the benchmarks that drive the tools use
+the tools archive, the in-guest benchmarks the progs archive. A program
+that does not build does not stop the rest: LinuxGuest.programs_why says
+why, and only the areas that need it report failed cells.
 
 Interface:
   build() -> LinuxGuest   builds (or reuses) the kernel, builds the archives
-  LinuxGuest.initramfs    {"base": path, "tools": path}
-  LinuxGuest.cmdline(machine, poweroff)   the kernel command line
+  LinuxGuest.initramfs    {"base": path, "tools": path, "progs": path}
+                          ("progs" only when the programs built)
+  LinuxGuest.programs     {name: guest path} of the programs built
+  LinuxGuest.programs_why why there are none, or None
+  LinuxGuest.compiler     the gcc that built them ("gcc (Debian ...) 12.2.0")
+  LinuxGuest.cmdline(machine, poweroff, run)   the kernel command line
   READY, GUEST_TIME       the ready marker and how to read its timestamp
 """
 import glob
@@ -49,6 +63,10 @@ PACKAGES = {
     "nginx": ["/usr/sbin/nginx"],
 }
 TOOLS = ["fio", "iperf3", "nginx"]
+# The bench's own programs: bench/linux-guest/<name>.c -> /bench/<name>.
+PROGRAMS = ["pingpong"]
+CFLAGS = ["-O2", "-static", "-pthread"]
+PROGRAM_DIR = "/bench"
 MODULES = ["virtio_ring", "virtio", "virtio_mmio", "virtio_pci", "virtio_blk",
            "failover", "net_failover", "virtio_net"]
 INIT = os.path.join(BENCH, "linux-guest", "init")
@@ -62,25 +80,33 @@ XEN_ELFNOTE_PHYS32_ENTRY = 18
 class LinuxGuest:
     """A built Linux guest: paths, versions and sizes."""
 
-    def __init__(self, vmlinux, vmlinuz, initramfs, kver, versions):
+    def __init__(self, vmlinux, vmlinuz, initramfs, kver, versions,
+                 programs, programs_why, compiler):
         self.vmlinux = vmlinux
         self.vmlinuz = vmlinuz
         self.initramfs = initramfs
         self.kver = kver
         self.versions = versions
+        self.programs = programs
+        self.programs_why = programs_why
+        self.compiler = compiler
 
-    def cmdline(self, machine, poweroff=True):
+    def cmdline(self, machine, poweroff=True, run=None):
         """console=ttyS0 for the serial console both guests use; quiet, as
         a tuned guest would boot; panic=-1 so a failed boot ends QEMU
         (-no-reboot) instead of hanging the memory bisection. On microvm,
         tsc_early_khz= with the host's TSC rate: there Linux calibrates
         the TSC against the PIT alone (no HPET, no ACPI PM timer), which
         under TCG fails now and then (1 boot in 10-25 here); the TSC is
-        then marked unstable and the boot hangs."""
+        then marked unstable and the boot hangs. run: the name of one of
+        the bench's programs, which /init runs after ready before it
+        powers off (it needs the progs archive)."""
         args = ["console=ttyS0", "quiet", "panic=-1"]
         if machine == "microvm" and host.tsc_khz():
             args.append("tsc_early_khz=%d" % host.tsc_khz())
-        if poweroff:
+        if run:
+            args.append("bench.run=" + run)
+        elif poweroff:
             args.append("bench.poweroff=1")
         return " ".join(args)
 
@@ -101,12 +127,17 @@ def build():
     vmlinux = _extract_vmlinux(vmlinuz, os.path.join(
         WORK, "vmlinux-%s_%s" % (kver, versions[image_pkg].replace(":", "%3a"))))
     base, full, manifest = _initramfs(kroot, kver, debs, versions)
+    archives = [("base", base), ("tools", full)]
+    progs, programs, why, compiler = _with_programs(base, versions, manifest)
+    if programs:
+        archives.append(("progs", progs))
     initramfs = {}
-    for variant, archive in (("base", base), ("tools", full)):
+    for variant, archive in archives:
         initramfs[variant] = os.path.join(WORK, "initramfs-%s.cpio" % variant)
         _write_archive(archive, initramfs[variant])
     _write_manifest(manifest, versions, initramfs)
-    return LinuxGuest(vmlinux, vmlinuz, initramfs, kver, versions)
+    return LinuxGuest(vmlinux, vmlinuz, initramfs, kver, versions, programs,
+                      why, compiler)
 
 
 def _unpack(deb, name):
@@ -173,6 +204,43 @@ def _initramfs(kroot, kver, debs, versions):
         programs.update(_add_tool(full, debs, pkg, versions, manifest))
     _add_libraries(full, programs.values(), manifest)
     return base, full, manifest
+
+
+def _with_programs(base, versions, manifest):
+    """(archive, {name: guest path}, why not, compiler): the base archive
+    plus the bench's programs; a build failure leaves them out."""
+    try:
+        host.ensure_packages(["gcc", "libc6-dev"],
+                             "the Linux guest's programs, linked statically")
+        compiler = host.run(["gcc", "--version"]).splitlines()[0]
+        versions["libc6-dev"] = host.run(
+            ["dpkg-query", "-W", "-f=${Version}", "libc6-dev"]).strip()
+        built = {name: _build_program(name) for name in PROGRAMS}
+    except (RuntimeError, OSError) as e:
+        return None, {}, "did not build: " + host.short_error(e), None
+    progs = base.copy()
+    programs = {}
+    for name, path in built.items():
+        programs[name] = "%s/%s" % (PROGRAM_DIR, name)
+        with open(path, "rb") as f:
+            data = f.read()
+        progs.file(programs[name], data, 0o755)
+        manifest.append("%s  built from bench/linux-guest/%s.c by %s %s, glibc "
+                        "from libc6-dev %s (sha256 %s)" % (
+                            programs[name], name, compiler, " ".join(CFLAGS),
+                            versions["libc6-dev"], hashlib.sha256(data).hexdigest()))
+    return progs, programs, None, compiler
+
+
+def _build_program(name):
+    """gcc CFLAGS: the source by its relative name, so no host path ends
+    up in the binary."""
+    out = os.path.join(WORK, "progs", name)
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    host.run(["gcc"] + CFLAGS + ["-o", out + ".tmp", name + ".c"],
+             cwd=os.path.dirname(INIT))
+    os.replace(out + ".tmp", out)
+    return out
 
 
 def _skeleton(a):

@@ -1,10 +1,16 @@
-"""One timed boot in QEMU, and the bisection for the memory a guest needs.
+"""One timed boot in QEMU, one benchmark run, and the bisection for the
+memory a guest needs.
 
 A boot is timed from just before the QEMU process is created to the
 moment the guest's ready marker is read from its serial console (QEMU's
 stdout, a pipe). After the marker the guest powers itself off; QEMU is
 given a moment to exit and is then killed, so a guest that cannot power
 off still gives its figure.
+
+A benchmark run (run_to_exit) is a guest that measures itself: it prints
+its figures, then a done marker (Boot.ready), then ends QEMU. The run
+counts only when the marker came and QEMU then exited with one of the
+statuses the guest promises (Boot.exits); its figures are in the output.
 
 Interface:
   Boot(name, argv, ready, guest_time, to_us, timeout)
@@ -13,7 +19,9 @@ Interface:
                    guest's own entry-to-ready figure
       to_us        turns its match into microseconds
       timeout      seconds before a boot without ready counts as hung
-  boot_once(boot) -> Result(ok, wall_s, guest_us, why, output)
+      exits        QEMU exit statuses of a finished run (run_to_exit)
+  boot_once(boot) -> Result(ok, wall_s, guest_us, why, output, cause)
+  run_to_exit(boot) -> Result(ok, wall_s, why=, output=): wall_s to exit
   smallest_memory(make_boot, lo_mib, hi_mib, step_mib) -> (MiB, tries, why)
 """
 import os
@@ -26,23 +34,33 @@ import time
 FATAL = (b"KVM internal error",)
 
 
+# Seconds a guest gets to end QEMU after its done marker (run_to_exit).
+EXIT_GRACE = 10.0
+
+
 class Boot:
-    def __init__(self, name, argv, ready, guest_time, to_us, timeout):
+    def __init__(self, name, argv, ready, guest_time, to_us, timeout,
+                 exits=None):
         self.name = name
         self.argv = argv
         self.ready = ready
         self.guest_time = guest_time
         self.to_us = to_us  # regex match -> microseconds
         self.timeout = timeout
+        self.exits = exits
 
 
 class Result:
-    def __init__(self, ok, wall_s=None, guest_us=None, why="", output=b""):
+    def __init__(self, ok, wall_s=None, guest_us=None, why="", output=b"",
+                 cause=None):
         self.ok = ok
         self.wall_s = wall_s
         self.guest_us = guest_us
         self.why = why
         self.output = output
+        # Why a run failed: "fatal" (KVM stopped the VM), "timeout", "exit"
+        # (QEMU ended before the marker) or "status" (after it, wrongly).
+        self.cause = cause
 
 
 def boot_once(boot):
@@ -61,6 +79,47 @@ def boot_once(boot):
         return Result(True, ready_at - t0, guest_us, output=out)
     finally:
         _stop(p, grace=5.0 if ready_at else 0.0)
+
+
+def run_to_exit(boot):
+    """Runs a guest that measures itself until it ends QEMU."""
+    t0 = time.monotonic()
+    p = subprocess.Popen(boot.argv, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        out, done_at = _read_until_ready(p, boot, t0)
+        if done_at is None:
+            return _failure(p, boot, out, t0)
+        out += _read_to_eof(p, EXIT_GRACE)
+        try:
+            rc = p.wait(timeout=max(0.1, done_at + EXIT_GRACE - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            return Result(False, why="QEMU still running %g s after %s"
+                          % (EXIT_GRACE, boot.ready.decode()), output=out,
+                          cause="status")
+        if boot.exits is not None and rc not in boot.exits:
+            return Result(False, why="QEMU exited with status %d after %s "
+                          "(expected %s)" % (rc, boot.ready.decode(),
+                                            " or ".join(map(str, boot.exits))),
+                          output=out, cause="status")
+        return Result(True, time.monotonic() - t0, output=out)
+    finally:
+        _stop(p, grace=0.0)
+
+
+def _read_to_eof(p, wait):
+    """What the guest prints until QEMU closes its stdout (it exits)."""
+    more = b""
+    fd = p.stdout.fileno()
+    end = time.monotonic() + wait
+    while True:
+        left = end - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return more
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return more
+        more += chunk
 
 
 def _read_until_ready(p, boot, t0):
@@ -102,18 +161,24 @@ def _read_rest_of_line(p, out, wait=1.0):
 
 
 def _failure(p, boot, out, t0):
-    rc = p.poll()
     fatal = [f.decode() for f in FATAL if f in out]
+    marker = "ready" if boot.exits is None else boot.ready.decode()
     if fatal:
         why = "%s after %.0f s" % (fatal[0], time.monotonic() - t0)
-    elif rc is None:
-        why = "no ready line within %g s" % boot.timeout
+        return Result(False, why=why, output=out, cause="fatal")
+    rc = p.poll()
+    if rc is None and time.monotonic() - t0 < boot.timeout:
+        try:  # its stdout closed before the timeout: QEMU is exiting
+            rc = p.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:
+            pass
+    if rc is None:
+        why, cause = "no %s line within %g s" % (marker, boot.timeout), "timeout"
     else:
-        why = "QEMU exited with status %d before ready" % rc
-    if not fatal:
-        lines = out.decode(errors="replace").strip().splitlines()
-        why += "; last console line: " + (lines[-1][:100] if lines else "(none)")
-    return Result(False, why=why, output=out)
+        why, cause = "QEMU exited with status %d before %s" % (rc, marker), "exit"
+    lines = out.decode(errors="replace").strip().splitlines()
+    why += "; last console line: " + (lines[-1][:100] if lines else "(none)")
+    return Result(False, why=why, output=out, cause=cause)
 
 
 def _stop(p, grace):

@@ -14,7 +14,8 @@ Interface:
   Cell.value(v, fmt), Cell.cannot(why), Cell.failed(why), Cell.text(s)
   Row(metric, unit, better, damselfly, linux, chart)
   Table(area, title); table.rows.append(row); table.notes.append(s);
-      table.context.append(s): a line on how the area ran the guests
+      table.context.append(s): a line on how the area ran the guests;
+      table.image: the Damselfly image measured, when not the default
   markdown(table, context) -> str
   write_chart(table, context, path) -> None or why no chart was written
 """
@@ -71,6 +72,7 @@ class Table:
         self.rows = []
         self.notes = []
         self.context = []  # how this area started the guests
+        self.image = None  # Damselfly image path; None: hello.elf
 
     def failures(self):
         return [r.metric for r in self.rows
@@ -143,13 +145,21 @@ def _panels(table):
 
 
 def _human(v, unit):
-    """A bar's label: bytes in KiB/MiB, other units with 4 digits."""
+    """A bar's label: bytes in KiB/MiB, other units with 4 digits, or 3
+    and k or M from 10,000 on (no exponents)."""
     if unit == "bytes":
         for div, name in ((1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")):
             if v >= div:
                 return "%.3g %s" % (v / div, name)
         return "%d B" % v
-    return "%.4g" % v
+    shown = "%.4g" % v
+    if "e" not in shown or v < 1:
+        return shown
+    for div, name in ((1e3, "k"), (1e6, "M"), (1e9, "G")):
+        shown = "%.3g" % (v / div)
+        if "e" not in shown:
+            return shown + name
+    return "%.3g" % v
 
 
 def _data(rows, unit):
