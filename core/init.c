@@ -9,6 +9,7 @@
  *   kmalloc_init()      size classes (debug mode from the config)
  *   sched_init()        the boot thread becomes LWKT thread 0 of CPU 0
  *   sched_smp_start()   every other CPU, each in its idle thread
+ *   virtio_init()       virtio devices and their drivers
  *   constructors        .init_array of the linked libraries
  *   boot report         then "damselfly: ready"
  *   ktest_main()        when the ktest key is set
@@ -27,6 +28,7 @@
 #include "core/ktest.h"
 #include "core/page.h"
 #include "sched/sched.h"
+#include "virtio/virtio.h"
 
 #define MAX_RANGES   64
 #define CONFIG_FWCFG "opt/damselfly/config"
@@ -248,6 +250,7 @@ kmain(void)
 	kmalloc_init(kmalloc_debug);
 	sched_init();
 	sched_smp_start((unsigned)smp_max_cpus);
+	virtio_init();
 	run_constructors();
 	ready_ns = arch_nanotime();
 	boot_report();

@@ -58,6 +58,10 @@
 #define MSGF_DROPABLE  0x0080
 #define MSGF_REPLYING  0x0100 /* lwkt_replymsg has begun (internal) */
 
+/* What a port's mp_putport returns when the reply comes later (a port
+ * that answers at once returns the error itself). */
+#define EASYNC 1
+
 struct lwkt_msg;
 struct lwkt_port;
 struct port_lockops;
