@@ -234,7 +234,7 @@ ktest_exit_thread(void)
 }
 
 static const struct ktest_timer ktest_timer = { ktest_wd_arm, ktest_wd_disarm,
-	ktest_exit_thread };
+	ktest_exit_thread, sched_dump };
 
 _Noreturn void kmain(void);
 

@@ -56,6 +56,8 @@ watchdog(void)
 {
 	kprintf("ktest: HANG %s: no result after %lld s\n",
 	    current ? current->kt_name : "?", (long long)ktest_timeout_s);
+	if (wd != NULL && wd->kt_dump != NULL)
+		wd->kt_dump();
 	arch_exit(ARCH_EXIT_FAIL);
 }
 

@@ -104,6 +104,8 @@ struct ktest_timer {
 	/* Ends the calling thread: a KT_ASSERT that fails in a thread the
 	 * test started fails the test and ends that thread. */
 	void (*kt_exit_thread)(void) __attribute__((noreturn));
+	/* Prints what every thread is doing, when a test hangs. */
+	void (*kt_dump)(void);
 };
 
 /* Runs the tests the ktest key names; does not return. */

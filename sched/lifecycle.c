@@ -57,6 +57,7 @@ static void
 thread_free(struct thread *td)
 {
 	KKASSERT(td->td_magic == TD_MAGIC);
+	KKASSERT(td->td_refs == 0);
 	td->td_magic = 0;
 	if (td->td_msgport_free != NULL)
 		td->td_msgport_free(td);
@@ -64,7 +65,7 @@ thread_free(struct thread *td)
 		arch_stack_free(td->td_stack, td->td_stacksize);
 	free_aligned(td->td_tls_mem, arch_tls_size(), arch_tls_align());
 	free_aligned(td->td_fpu, arch_fpu_state_size(), ARCH_FPU_ALIGN);
-	sched_thread_count_dec();
+	sched_thread_forget(td);
 	kfree(td, sizeof(*td));
 }
 
@@ -168,12 +169,43 @@ lwkt_exit(void)
 	panic("lwkt_exit: thread %s came back", td->td_name);
 }
 
+static bool
+held(struct thread *td)
+{
+	return __atomic_load_n(&td->td_refs, __ATOMIC_ACQUIRE) != 0;
+}
+
+/*
+ * Exited threads that were still held when they would have been freed
+ * wait on their CPU's zombie list (linked through td_arg); post_switch and
+ * the idle loop free them once unheld. In a critical section.
+ */
+void
+sched_reap_zombies(struct globaldata *gd)
+{
+	struct thread **pp = &gd->gd_zombies, *td;
+
+	while ((td = *pp) != NULL) {
+		if (held(td)) {
+			pp = (struct thread **)&td->td_arg;
+			continue;
+		}
+		*pp = td->td_arg;
+		thread_free(td);
+	}
+}
+
 /* After the switch away from an exiting thread (post_switch). */
 void
 sched_thread_reap(struct thread *td)
 {
 	if (!(td->td_flags & TDF_JOINABLE)) {
-		thread_free(td);
+		if (held(td)) {
+			td->td_arg = td->td_gd->gd_zombies;
+			td->td_gd->gd_zombies = td;
+		} else {
+			thread_free(td);
+		}
 		return;
 	}
 	spin_lock(&td->td_join_lock);
@@ -194,5 +226,8 @@ lwkt_join(struct thread *td)
 		spin_lock(&td->td_join_lock);
 	}
 	spin_unlock(&td->td_join_lock);
+	/* A late wakeup or schedule may still name it: wait (briefly). */
+	while (held(td))
+		tsleep(&td->td_refs, "joinref", 100000);
 	thread_free(td);
 }

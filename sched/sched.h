@@ -130,6 +130,8 @@ struct thread {
 	TAILQ_ENTRY(thread) td_sleepq;
 	bool td_timedout;
 	struct callout td_sleep_timer;
+	/* Holds (lwkt_hold): the thread is not freed while any remain. */
+	volatile int td_refs;
 	/* Exit and join, guarded by td_join_lock. */
 	struct spinlock td_join_lock;
 	bool td_exited;
@@ -139,6 +141,8 @@ struct thread {
 	 * to free it when the thread goes. */
 	struct lwkt_port *td_msgport;
 	void (*td_msgport_free)(struct thread *td);
+	/* On the list of every thread (sched_dump), under its spinlock. */
+	TAILQ_ENTRY(thread) td_all;
 	/* Statistics, written by td_gd. */
 	uint64_t td_switches;
 	char td_name[24];
@@ -164,6 +168,13 @@ void lwkt_setpri_self(int pri);
 void lwkt_migrate(unsigned cpu);
 /* Makes td runnable (from any CPU, any context). */
 void lwkt_schedule(struct thread *td);
+/*
+ * Keeps td's struct from being freed (it may still exit) until the
+ * matching lwkt_rele: for code that passes a thread to another CPU or
+ * keeps it past the lock that made it safe to name. Any context.
+ */
+void lwkt_hold(struct thread *td);
+void lwkt_rele(struct thread *td);
 /* Takes the calling thread off the run queue; the next lwkt_switch()
  * then does not come back to it until something schedules it. */
 void lwkt_deschedule_self(void);
@@ -200,6 +211,7 @@ struct globaldata {
 	TAILQ_HEAD(, thread) gd_runq[LWKT_NPRI];
 	struct thread *gd_fpu_owner;   /* whose FPU state the registers hold */
 	struct thread *gd_post_switch; /* exiting or migrating, switched out */
+	struct thread *gd_zombies;     /* exited, free once unheld (td_arg) */
 	bool gd_token_wait;	       /* runnable threads wait for tokens */
 	/* IPI queues: gd_ipiq[target] carries this CPU's messages to target. */
 	struct lwkt_ipiq *gd_ipiq;
@@ -317,5 +329,8 @@ struct sched_stats {
 	uint64_t ss_ipiq_full, ss_idle_halts, ss_threads;
 };
 void sched_get_stats(struct sched_stats *st);
+/* Prints every CPU's current thread and every thread's state: for hang
+ * reports. Any context; takes no lock it could wait on for long. */
+void sched_dump(void);
 
 #endif

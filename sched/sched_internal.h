@@ -27,7 +27,7 @@ void sched_schedule_local(struct globaldata *gd, struct thread *td);
 void sched_post_switch(struct globaldata *gd);
 void sched_thread_fields_init(struct thread *td, struct globaldata *gd, int pri,
     uint32_t flags, const char *name);
-void sched_thread_count_dec(void);
+void sched_thread_forget(struct thread *td);
 uint64_t sched_thread_count(void);
 void sched_idle_main(void *gd);
 int sched_ipi_vector(void);
@@ -36,6 +36,7 @@ int sched_ipi_vector(void);
 void *sched_fpu_area_alloc(void);
 struct thread *sched_idle_thread_create(struct globaldata *gd);
 void sched_thread_reap(struct thread *td);
+void sched_reap_zombies(struct globaldata *gd);
 
 /* ipiq.c */
 int sched_ipiq_init(unsigned ncpus);

@@ -202,27 +202,43 @@ tsleep_interlock_cancel(void)
 	spin_unlock(&b->sb_lock);
 }
 
+/*
+ * Takes the sleepers off their bucket under its lock, holding each (once
+ * unlocked, one that had only interlocked may run, exit and be freed),
+ * then schedules them outside it, where scheduling may send IPIs and
+ * wait. They are gathered in a local batch, not through their td_sleepq
+ * links, which a thread that runs may reuse at once.
+ */
+#define WAKE_BATCH 32
+
 static void
 wake(const volatile void *ident, bool one)
 {
 	struct sleepq_bucket *b = bucket_of(ident);
-	TAILQ_HEAD(, thread) woken = TAILQ_HEAD_INITIALIZER(woken);
-	struct thread *td, *next;
+	struct thread *batch[WAKE_BATCH], *td, *next;
+	int n, i;
+	bool more;
 
-	spin_lock(&b->sb_lock);
-	TAILQ_FOREACH_SAFE (td, &b->sb_q, td_sleepq, next) {
-		if (td->td_wchan != ident)
-			continue;
-		TAILQ_REMOVE(&b->sb_q, td, td_sleepq);
-		td->td_wchan = NULL;
-		TAILQ_INSERT_TAIL(&woken, td, td_sleepq);
-		if (one)
-			break;
-	}
-	spin_unlock(&b->sb_lock);
-	/* Outside the spinlock: scheduling may send IPIs and wait. */
-	TAILQ_FOREACH_SAFE (td, &woken, td_sleepq, next)
-		lwkt_schedule(td);
+	do {
+		n = 0;
+		spin_lock(&b->sb_lock);
+		TAILQ_FOREACH_SAFE (td, &b->sb_q, td_sleepq, next) {
+			if (td->td_wchan != ident)
+				continue;
+			TAILQ_REMOVE(&b->sb_q, td, td_sleepq);
+			td->td_wchan = NULL;
+			lwkt_hold(td);
+			batch[n++] = td;
+			if (one || n == WAKE_BATCH)
+				break;
+		}
+		spin_unlock(&b->sb_lock);
+		more = !one && n == WAKE_BATCH;
+		for (i = 0; i < n; i++) {
+			lwkt_schedule(batch[i]);
+			lwkt_rele(batch[i]);
+		}
+	} while (more);
 }
 
 void

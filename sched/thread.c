@@ -35,6 +35,8 @@ struct globaldata *lwkt_gd[ARCH_MAX_CPUS];
 unsigned lwkt_ncpus = 1;
 
 static struct globaldata gd0;
+static struct spinlock all_lock = SPINLOCK_INIT;
+static TAILQ_HEAD(, thread) all_threads = TAILQ_HEAD_INITIALIZER(all_threads);
 static struct thread thread0;
 static int ipi_vector;
 static uint64_t nthreads;
@@ -124,6 +126,21 @@ sched_schedule_local(struct globaldata *gd, struct thread *td)
 		arm_quantum(gd);
 }
 
+void
+lwkt_hold(struct thread *td)
+{
+	__atomic_add_fetch(&td->td_refs, 1, __ATOMIC_ACQ_REL);
+}
+
+void
+lwkt_rele(struct thread *td)
+{
+	int r = __atomic_sub_fetch(&td->td_refs, 1, __ATOMIC_ACQ_REL);
+
+	KKASSERT(r >= 0);
+}
+
+/* An IPI that schedules a thread carries a hold on it (lwkt_schedule). */
 static void
 schedule_remote(void *arg)
 {
@@ -133,6 +150,14 @@ schedule_remote(void *arg)
 		lwkt_schedule(td); /* it moved on: forward */
 	else
 		sched_schedule_local(mycpu, td);
+	lwkt_rele(td);
+}
+
+static void
+schedule_on(unsigned cpu, struct thread *td)
+{
+	lwkt_hold(td); /* released by schedule_remote, on cpu */
+	lwkt_send_ipiq(cpu, schedule_remote, td);
 }
 
 void
@@ -141,7 +166,7 @@ lwkt_schedule(struct thread *td)
 	struct globaldata *gd = td->td_gd;
 
 	if (gd != mycpu) {
-		lwkt_send_ipiq(gd->gd_cpuid, schedule_remote, td);
+		schedule_on(gd->gd_cpuid, td);
 		return;
 	}
 	crit_enter();
@@ -209,6 +234,8 @@ post_switch(struct globaldata *gd)
 	struct thread *prev = gd->gd_post_switch;
 	unsigned cpu;
 
+	if (gd->gd_zombies != NULL)
+		sched_reap_zombies(gd);
 	if (prev == NULL)
 		return;
 	gd->gd_post_switch = NULL;
@@ -218,7 +245,7 @@ post_switch(struct globaldata *gd)
 		cpu = prev->td_migrate_to;
 		prev->td_flags &= ~TDF_MIGRATE;
 		prev->td_gd = lwkt_gd[cpu];
-		lwkt_send_ipiq(cpu, schedule_remote, prev);
+		schedule_on(cpu, prev);
 	}
 }
 
@@ -448,6 +475,8 @@ idle_loop(struct globaldata *gd)
 	for (;;) {
 		crit_enter();
 		lwkt_process_ipiq();
+		if (gd->gd_zombies != NULL)
+			sched_reap_zombies(gd);
 		if (gd->gd_runq_bits != 0)
 			lwkt_switch();
 		crit_exit();
@@ -498,6 +527,9 @@ thread_fields_init(struct thread *td, struct globaldata *gd, int pri,
 	callout_init(&td->td_sleep_timer);
 	strlcpy(td->td_name, name, sizeof(td->td_name));
 	__atomic_add_fetch(&nthreads, 1, __ATOMIC_RELAXED);
+	spin_lock(&all_lock);
+	TAILQ_INSERT_TAIL(&all_threads, td, td_all);
+	spin_unlock(&all_lock);
 }
 
 void
@@ -586,9 +618,39 @@ sched_thread_count(void)
 }
 
 void
-sched_thread_count_dec(void)
+sched_thread_forget(struct thread *td)
 {
+	spin_lock(&all_lock);
+	TAILQ_REMOVE(&all_threads, td, td_all);
+	spin_unlock(&all_lock);
 	__atomic_sub_fetch(&nthreads, 1, __ATOMIC_RELAXED);
+}
+
+void
+sched_dump(void)
+{
+	struct thread *td;
+	unsigned i;
+	int tries;
+
+	for (i = 0; i < lwkt_ncpus; i++) {
+		struct globaldata *gd = lwkt_gd[i];
+		kprintf("sched: cpu %u runs %s; runq %#x reqflags %#x\n", i,
+		    gd->gd_curthread->td_name, gd->gd_runq_bits,
+		    gd->gd_reqflags);
+	}
+	/* Called from a watchdog that may have interrupted a holder. */
+	for (tries = 0; tries < 1000000 && all_lock.sl_locked; tries++)
+		cpu_relax();
+	TAILQ_FOREACH (td, &all_threads, td_all) {
+		kprintf("sched:   %-16s cpu %u pri %2d flags %#06x crit %d "
+			"toks %d %s%s%s\n",
+		    td->td_name, td->td_gd->gd_cpuid, td->td_pri, td->td_flags,
+		    td->td_critcount, td->td_ntoks,
+		    td->td_wchan != NULL ? "sleeping on " : "",
+		    td->td_wchan != NULL ? td->td_wmesg : "",
+		    td == td->td_gd->gd_curthread ? " (running)" : "");
+	}
 }
 
 void
