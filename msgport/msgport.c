@@ -17,7 +17,6 @@
 #include <string.h>
 #include "msgport/msgport.h"
 
-
 static void
 msg_set(struct lwkt_msg *msg, uint32_t f)
 {
