@@ -132,42 +132,44 @@ drain(struct lwkt_ipiq *q)
 	q->ip_draining = false;
 }
 
+/* CPU src's queue to gd, or NULL when src has sent nothing yet. */
+static struct lwkt_ipiq *
+incoming(struct globaldata *gd, unsigned src)
+{
+	struct lwkt_ipiq *qs;
+
+	if (src == gd->gd_cpuid)
+		return NULL;
+	qs = __atomic_load_n(&lwkt_gd[src]->gd_ipiq, __ATOMIC_ACQUIRE);
+	return qs == NULL ? NULL : &qs[gd->gd_cpuid];
+}
+
 void
 lwkt_process_ipiq(void)
 {
 	struct globaldata *gd = mycpu;
+	struct lwkt_ipiq *q;
 	unsigned src;
 
 	crit_enter();
 	__atomic_store_n(&gd->gd_npoll, 0, __ATOMIC_SEQ_CST);
-	for (src = 0; src < lwkt_ncpus; src++) {
-		struct lwkt_ipiq *qs;
-		if (src == gd->gd_cpuid ||
-		    (qs = __atomic_load_n(&lwkt_gd[src]->gd_ipiq,
-			 __ATOMIC_ACQUIRE)) == NULL)
-			continue;
-		if (!qs[gd->gd_cpuid].ip_draining)
-			drain(&qs[gd->gd_cpuid]);
-	}
+	for (src = 0; src < lwkt_ncpus; src++)
+		if ((q = incoming(gd, src)) != NULL && !q->ip_draining)
+			drain(q);
 	crit_exit();
 }
 
 bool
 sched_ipiq_waiting(struct globaldata *gd)
 {
+	struct lwkt_ipiq *q;
 	unsigned src;
 
-	for (src = 0; src < lwkt_ncpus; src++) {
-		struct lwkt_ipiq *qs;
-		if (src == gd->gd_cpuid ||
-		    (qs = __atomic_load_n(&lwkt_gd[src]->gd_ipiq,
-			 __ATOMIC_ACQUIRE)) == NULL)
-			continue;
-		if (qs[gd->gd_cpuid].ip_rindex !=
-		    __atomic_load_n(&qs[gd->gd_cpuid].ip_windex,
-			__ATOMIC_ACQUIRE))
+	for (src = 0; src < lwkt_ncpus; src++)
+		if ((q = incoming(gd, src)) != NULL &&
+		    q->ip_rindex !=
+			__atomic_load_n(&q->ip_windex, __ATOMIC_ACQUIRE))
 			return true;
-	}
 	return false;
 }
 

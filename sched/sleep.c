@@ -73,6 +73,19 @@ sleep_wait(struct thread *td, struct sleepq_bucket *b,
 
 static void sleep_timeout(void *arg);
 
+/* Puts td on ident's bucket b (a wakeup from now on takes it off). */
+static void
+sleepq_enter(struct thread *td, struct sleepq_bucket *b,
+    const volatile void *ident, const char *wmesg)
+{
+	spin_lock(&b->sb_lock);
+	td->td_wchan = ident;
+	td->td_wmesg = wmesg;
+	td->td_timedout = false;
+	TAILQ_INSERT_TAIL(&b->sb_q, td, td_sleepq);
+	spin_unlock(&b->sb_lock);
+}
+
 /*
  * The thread is on ident's bucket, in a critical section: off the run
  * queue, a timeout armed, switch until woken. 0, or -EWOULDBLOCK.
@@ -121,12 +134,7 @@ ssleep(const volatile void *ident, struct spinlock *spin, const char *wmesg,
 	KKASSERT(ident != NULL);
 	sched_assert_can_block("ssleep");
 	crit_enter();
-	spin_lock(&b->sb_lock);
-	td->td_wchan = ident;
-	td->td_wmesg = wmesg;
-	td->td_timedout = false;
-	TAILQ_INSERT_TAIL(&b->sb_q, td, td_sleepq);
-	spin_unlock(&b->sb_lock);
+	sleepq_enter(td, b, ident, wmesg);
 	if (spin != NULL)
 		spin_unlock(spin);
 	r = sleep_block(td, b, ident, timo_ns);
@@ -151,12 +159,7 @@ tsleep_interlock(const volatile void *ident, const char *wmesg)
 		panic("tsleep_interlock(%p, %s): thread %s is still asleep on "
 		      "%p (%s)",
 		    ident, wmesg, td->td_name, td->td_wchan, td->td_wmesg);
-	spin_lock(&b->sb_lock);
-	td->td_wchan = ident;
-	td->td_wmesg = wmesg;
-	td->td_timedout = false;
-	TAILQ_INSERT_TAIL(&b->sb_q, td, td_sleepq);
-	spin_unlock(&b->sb_lock);
+	sleepq_enter(td, b, ident, wmesg);
 }
 
 int
