@@ -297,6 +297,22 @@ h2_bref_read_meta(struct h2_mount *mp, const struct hammer2_blockref *bref,
 }
 
 void
+h2_cache_forget(struct h2_mount *mp, hammer2_off_t off)
+{
+	struct hammer2_blockref b;
+	struct h2_cache_slot *cs;
+	int radix;
+
+	/* A block cached under any size radix at off. */
+	for (radix = HAMMER2_RADIX_MIN; radix <= HAMMER2_RADIX_MAX; radix++) {
+		b.data_off = off | (hammer2_off_t)radix;
+		cs = cache_slot(mp, &b);
+		if ((cs->cs_data_off & HAMMER2_OFF_MASK) == off)
+			cs->cs_data_off = 0;
+	}
+}
+
+void
 h2_cache_free(struct h2_mount *mp)
 {
 	int i;

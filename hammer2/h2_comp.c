@@ -15,11 +15,22 @@
  * zlib allocates through h2p_alloc (size-prefixed, since zfree gets no
  * size), so allocation-failure injection reaches it too.
  *
- * Interface: h2_decompress in h2_internal.h.
+ * Encoding (the write path) follows DragonFly's hammer2_compress_and_write:
+ * a block of physical size n is compressed into at most n / 2 bytes (LZ4:
+ * the 4-byte length, then the LZ4 block, limited to n / 2 - 8; zlib at
+ * level 6..9, 0 meaning 6; zstd at the inode's level, 0 meaning 3); if
+ * that fails the block is stored as it is. A compressed block is stored in
+ * the smallest power of two >= 1 KiB that holds it, zero padded. The
+ * encoder states (LZ4 state, deflate stream, zstd context) are kept per
+ * mount and allocated on first use.
+ *
+ * Interface: h2_decompress, h2_compress, h2_comp_free in h2_internal.h.
  */
 #include <lz4.h>
 #include <zlib.h>
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_customMem: our allocator */
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include "hammer2/h2_internal.h"
 
@@ -146,4 +157,167 @@ h2_decompress(struct h2_mount *mp, const struct hammer2_blockref *bref,
 	if (error == 0)
 		H2_STAT_ADD(mp, st_decomp[comp], 1);
 	return error;
+}
+
+/* ---- encoding ---- */
+
+static int
+enc_lz4(struct h2_mount *mp, const void *src, size_t len, size_t *outlen)
+{
+	int n;
+
+	if (mp->m_lz4state == NULL &&
+	    (mp->m_lz4state = h2p_alloc((size_t)LZ4_sizeofState())) == NULL)
+		return -ENOMEM;
+	n = LZ4_compress_fast_extState(mp->m_lz4state, src,
+	    (char *)mp->m_cbuf + sizeof(int32_t), (int)len,
+	    (int)(len / 2 - sizeof(int64_t)), 1);
+	if (n <= 0)
+		return 0;
+	memcpy(mp->m_cbuf, &n, sizeof(int32_t));
+	*outlen = (size_t)n + sizeof(int32_t);
+	return 0;
+}
+
+static int
+enc_zlib(struct h2_mount *mp, int level, const void *src, size_t len,
+    size_t *outlen)
+{
+	z_stream *zs = mp->m_zlib;
+	int ret;
+
+	if (level == 0 || level < 6)
+		level = 6;
+	if (level > 9)
+		level = 9;
+	if (zs != NULL && mp->m_zlib_level != level) {
+		deflateEnd(zs);
+		h2p_free(zs, sizeof(*zs));
+		mp->m_zlib = zs = NULL;
+	}
+	if (zs == NULL) {
+		if ((zs = h2p_zalloc(sizeof(*zs))) == NULL)
+			return -ENOMEM;
+		zs->zalloc = z_alloc;
+		zs->zfree = z_free;
+		if (deflateInit(zs, level) != Z_OK) {
+			h2p_free(zs, sizeof(*zs));
+			return -ENOMEM;
+		}
+		mp->m_zlib = zs;
+		mp->m_zlib_level = level;
+	} else if (deflateReset(zs) != Z_OK) {
+		return -EIO;
+	}
+	zs->next_in = (Bytef *)(uintptr_t)src;
+	zs->avail_in = (uInt)len;
+	zs->next_out = mp->m_cbuf;
+	zs->avail_out = (uInt)(len / 2);
+	ret = deflate(zs, Z_FINISH);
+	if (ret == Z_STREAM_END)
+		*outlen = len / 2 - zs->avail_out;
+	return 0;
+}
+
+static void *
+zstd_alloc(void *opaque, size_t size)
+{
+	size_t *p = h2p_alloc(size + sizeof(size_t) * 2);
+
+	if (p == NULL)
+		return NULL;
+	p[0] = size + sizeof(size_t) * 2;
+	return p + 2;
+}
+
+static void
+zstd_free(void *opaque, void *ptr)
+{
+	size_t *p;
+
+	if (ptr == NULL)
+		return;
+	p = (size_t *)ptr - 2;
+	h2p_free(p, p[0]);
+}
+
+static int
+enc_zstd(struct h2_mount *mp, int level, const void *src, size_t len,
+    size_t *outlen)
+{
+	ZSTD_customMem cm = { zstd_alloc, zstd_free, NULL };
+	size_t n;
+
+	if (mp->m_zstd == NULL &&
+	    (mp->m_zstd = ZSTD_createCCtx_advanced(cm)) == NULL)
+		return -ENOMEM;
+	n = ZSTD_compressCCtx(mp->m_zstd, mp->m_cbuf, len / 2, src, len,
+	    level ? level : 3);
+	if (ZSTD_isError(n)) {
+		if (ZSTD_getErrorCode(n) == ZSTD_error_memory_allocation)
+			return -ENOMEM;
+		return 0;
+	}
+	*outlen = n;
+	return 0;
+}
+
+int
+h2_compress(struct h2_mount *mp, uint8_t comp_algo, const void *src, size_t len,
+    int *methodp)
+{
+	int method = HAMMER2_DEC_ALGO(comp_algo), error;
+	int level = HAMMER2_DEC_LEVEL(comp_algo);
+	size_t out = 0, block;
+
+	*methodp = HAMMER2_COMP_NONE;
+	if (mp->m_cbuf == NULL &&
+	    (mp->m_cbuf = h2p_alloc(HAMMER2_PBUFSIZE)) == NULL)
+		return -ENOMEM;
+	switch (method) {
+	case HAMMER2_COMP_LZ4:
+		error = enc_lz4(mp, src, len, &out);
+		break;
+	case HAMMER2_COMP_ZLIB:
+		error = enc_zlib(mp, level, src, len, &out);
+		break;
+	case HAMMER2_COMP_DF_ZSTD:
+		error = enc_zstd(mp, level, src, len, &out);
+		break;
+	default:
+		return 0;
+	}
+	if (error)
+		return error;
+	if (out == 0 || out > len / 2) {
+		H2_STAT_ADD(mp, st_comp_skipped, 1);
+		return 0;
+	}
+	block = (size_t)1 << h2_radix(out);
+	memset(mp->m_cbuf + out, 0, block - out);
+	*methodp = method;
+	H2_STAT_ADD(mp, st_comp[method], 1);
+	return (int)block;
+}
+
+void
+h2_comp_free(struct h2_mount *mp)
+{
+	if (mp->m_zlib != NULL) {
+		deflateEnd(mp->m_zlib);
+		h2p_free(mp->m_zlib, sizeof(z_stream));
+		mp->m_zlib = NULL;
+	}
+	if (mp->m_zstd != NULL) {
+		ZSTD_freeCCtx(mp->m_zstd);
+		mp->m_zstd = NULL;
+	}
+	if (mp->m_lz4state != NULL) {
+		h2p_free(mp->m_lz4state, (size_t)LZ4_sizeofState());
+		mp->m_lz4state = NULL;
+	}
+	h2p_free(mp->m_cbuf, HAMMER2_PBUFSIZE);
+	mp->m_cbuf = NULL;
+	h2p_free(mp->m_zbuf, HAMMER2_PBUFSIZE);
+	mp->m_zbuf = NULL;
 }

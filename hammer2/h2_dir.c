@@ -19,6 +19,8 @@
 #include "hammer2/h2_internal.h"
 #include "hammer2/h2_hash.h"
 
+hammer2_key_t (*h2_dirhash_fn)(const char *name, size_t len) = h2_dirhash;
+
 hammer2_key_t
 h2_dirhash(const char *name, size_t len)
 {
@@ -94,7 +96,7 @@ done:
 
 int
 h2_leaf_name(struct h2_mount *mp, const struct hammer2_blockref *bref,
-    struct h2_dirent *de)
+    const struct h2_node *kid, struct h2_dirent *de)
 {
 	struct hammer2_inode_data *ip;
 	int error;
@@ -105,7 +107,11 @@ h2_leaf_name(struct h2_mount *mp, const struct hammer2_blockref *bref,
 	} else if (bref->type == HAMMER2_BREF_TYPE_INODE) {
 		if ((ip = h2p_alloc(sizeof(*ip))) == NULL)
 			return -ENOMEM;
-		error = h2_inode_load(mp, bref, ip);
+		error = 0;
+		if (kid != NULL)
+			memcpy(ip, kid->n_data, sizeof(*ip));
+		else
+			error = h2_inode_load(mp, bref, ip);
 		if (error == 0) {
 			memcpy(de->d_name, ip->filename, ip->meta.name_len);
 			de->d_name[ip->meta.name_len] = '\0';
@@ -138,12 +144,12 @@ struct dir_walk {
 };
 
 static int
-dir_leaf(void *arg, const struct hammer2_blockref *bref)
+dir_leaf(void *arg, const struct hammer2_blockref *bref, struct h2_node *kid)
 {
 	struct dir_walk *dw = arg;
 	int error;
 
-	if ((error = h2_leaf_name(dw->dw_mp, bref, dw->dw_de)) != 0)
+	if ((error = h2_leaf_name(dw->dw_mp, bref, kid, dw->dw_de)) != 0)
 		return error;
 	if (dw->dw_name == NULL)
 		return dw->dw_fn(dw->dw_arg, dw->dw_de);
@@ -156,13 +162,13 @@ dir_leaf(void *arg, const struct hammer2_blockref *bref)
 static int
 dir_check(struct h2_inode *dir)
 {
-	if (dir->i_data.meta.type != HAMMER2_OBJTYPE_DIRECTORY)
+	if (h2i_data(dir)->meta.type != HAMMER2_OBJTYPE_DIRECTORY)
 		return -ENOTDIR;
 	return 0;
 }
 
 int
-h2_lookup(struct h2_inode *dir, const char *name, size_t len,
+h2_dir_lookup(struct h2_inode *dir, const char *name, size_t len,
     struct h2_dirent *de)
 {
 	struct dir_walk dw = { dir->i_pfs->p_mp, name, len, de, NULL, NULL };
@@ -175,13 +181,22 @@ h2_lookup(struct h2_inode *dir, const char *name, size_t len,
 		return -ENAMETOOLONG;
 	if (h2_name_valid(name, len) != 0)
 		return -ENOENT;
-	hash = h2_dirhash(name, len);
-	error = h2_tree_scan(dw.dw_mp, dir->i_data.u.blockset.blockref,
-	    HAMMER2_SET_COUNT, hash, hash | HAMMER2_DIRHASH_LOMASK, dir_leaf,
-	    &dw);
+	hash = h2_dirhash_fn(name, len);
+	error = h2_node_walk(dw.dw_mp, dir->i_node, hash,
+	    hash | HAMMER2_DIRHASH_LOMASK, dir_leaf, &dw);
 	if (error == 0)
 		return -ENOENT;
 	return error < 0 ? error : 0;
+}
+
+int
+h2_lookup(struct h2_inode *dir, const char *name, size_t len,
+    struct h2_dirent *de)
+{
+	int error = h2_dir_lookup(dir, name, len, de);
+
+	h2n_trim(dir->i_pfs->p_mp, 0);
+	return error;
 }
 
 int
@@ -197,9 +212,10 @@ h2_readdir(struct h2_inode *dir, hammer2_key_t start, h2_dirent_fn *fn,
 		return -ENOMEM;
 	if (start < HAMMER2_DIRHASH_VISIBLE)
 		start = HAMMER2_DIRHASH_VISIBLE;
-	error = h2_tree_scan(dw.dw_mp, dir->i_data.u.blockset.blockref,
-	    HAMMER2_SET_COUNT, start, HAMMER2_KEY_MAX, dir_leaf, &dw);
+	error = h2_node_walk(dw.dw_mp, dir->i_node, start, HAMMER2_KEY_MAX,
+	    dir_leaf, &dw);
 	h2p_free(dw.dw_de, sizeof(*dw.dw_de));
+	h2n_trim(dw.dw_mp, 0);
 	return error;
 }
 
@@ -217,7 +233,7 @@ struct namei {
 static int
 namei_splice(struct namei *n, struct h2_inode *link, const char *rest)
 {
-	size_t rlen = strlen(rest), tlen = link->i_data.meta.size;
+	size_t rlen = strlen(rest), tlen = h2i_data(link)->meta.size;
 	ssize_t got;
 
 	if (++n->n_links > H2_MAXSYMLINKS)
@@ -234,8 +250,8 @@ namei_splice(struct namei *n, struct h2_inode *link, const char *rest)
 		return -EIO;
 	n->n_path[tlen] = '/';
 	if (n->n_path[0] == '/') { /* absolute: restart at the PFS root */
-		h2_iput(n->n_cur);
-		return h2_iget(n->n_pfs, n->n_pfs->p_root.meta.inum, &n->n_cur);
+		h2i_put(n->n_cur);
+		return h2i_get(n->n_pfs, n->n_pfs->p_iroot->i_inum, &n->n_cur);
 	}
 	return 0;
 }
@@ -249,18 +265,18 @@ namei_step(struct namei *n, const char *comp, size_t len,
 	int error;
 
 	if (len == 1 && comp[0] == '.')
-		return h2_iget(n->n_pfs, n->n_cur->i_data.meta.inum, nextp);
+		return h2i_get(n->n_pfs, n->n_cur->i_inum, nextp);
 	if (len == 2 && comp[0] == '.' && comp[1] == '.') {
 		if ((error = dir_check(n->n_cur)) != 0)
 			return error;
-		inum = n->n_cur->i_data.meta.iparent;
-		if (n->n_cur->i_data.meta.inum == n->n_pfs->p_root.meta.inum)
-			inum = n->n_cur->i_data.meta.inum; /* root's ".." */
-		return h2_iget(n->n_pfs, inum, nextp);
+		inum = h2i_data(n->n_cur)->meta.iparent;
+		if (n->n_cur == n->n_pfs->p_iroot)
+			inum = n->n_cur->i_inum; /* root's ".." */
+		return h2i_get(n->n_pfs, inum, nextp);
 	}
-	if ((error = h2_lookup(n->n_cur, comp, len, &n->n_de)) != 0)
+	if ((error = h2_dir_lookup(n->n_cur, comp, len, &n->n_de)) != 0)
 		return error;
-	return h2_iget(n->n_pfs, n->n_de.d_inum, nextp);
+	return h2i_get(n->n_pfs, n->n_de.d_inum, nextp);
 }
 
 static int
@@ -288,15 +304,15 @@ namei_walk(struct namei *n, unsigned flags, struct h2_inode **ipp)
 			return error;
 		while (*p == '/')
 			p++;
-		if (next->i_data.meta.type == HAMMER2_OBJTYPE_SOFTLINK &&
+		if (h2i_data(next)->meta.type == HAMMER2_OBJTYPE_SOFTLINK &&
 		    (*p != '\0' || (flags & H2_NAMEI_FOLLOW))) {
 			error = namei_splice(n, next, p);
-			h2_iput(next);
+			h2i_put(next);
 			if (error)
 				return error;
 			continue;
 		}
-		h2_iput(n->n_cur);
+		h2i_put(n->n_cur);
 		n->n_cur = next;
 		memmove(n->n_path, p, strlen(p) + 1);
 	}
@@ -321,13 +337,14 @@ h2_namei(struct h2_pfs *pfs, const char *path, unsigned flags,
 		goto out;
 	}
 	memcpy(n->n_path, path, len + 1);
-	if ((error = h2_iget(pfs, pfs->p_root.meta.inum, &n->n_cur)) != 0)
+	if ((error = h2i_get(pfs, pfs->p_iroot->i_inum, &n->n_cur)) != 0)
 		goto out_path;
 	error = namei_walk(n, flags, ipp);
-	h2_iput(n->n_cur);
+	h2i_put(n->n_cur);
 out_path:
 	h2p_free(n->n_path, H2_PATH_MAX);
 out:
 	h2p_free(n, sizeof(*n));
+	h2n_trim(pfs->p_mp, 0);
 	return error;
 }

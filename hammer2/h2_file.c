@@ -11,10 +11,13 @@
  *
  * A read walks the tree once over the requested range: the caller's buffer
  * is zeroed, then each DATA leaf is read, verified, decoded and its overlap
- * copied in. A leaf that is not DATA, a logical size outside 1..64 KiB, or a
- * physical block larger than its logical block is malformed.
+ * copied in; last, file blocks written but not yet stored (h2_write.c's
+ * dirty blocks) are laid over it. A leaf that is not DATA, a logical size
+ * outside 1..64 KiB, or a physical block larger than its logical block is
+ * malformed.
  *
- * Interface: h2_read, h2_readlink in hammer2.h.
+ * Interface: h2_read, h2_readlink in hammer2.h; h2_read_block in
+ * h2_internal.h.
  */
 #include "hammer2/h2_internal.h"
 
@@ -57,7 +60,7 @@ leaf_bytes(struct read_walk *rw, const struct hammer2_blockref *b,
 }
 
 static int
-read_leaf(void *arg, const struct hammer2_blockref *b)
+read_leaf(void *arg, const struct hammer2_blockref *b, struct h2_node *kid)
 {
 	struct read_walk *rw = arg;
 	uint64_t lbeg, last, beg;
@@ -89,8 +92,9 @@ read_leaf(void *arg, const struct hammer2_blockref *b)
 	return 0;
 }
 
-static ssize_t
-read_tree(struct h2_inode *ip, uint64_t off, uint8_t *buf, size_t len)
+/* File bytes [off, off + len) as stored in the tree (no dirty blocks). */
+int
+h2_read_tree(struct h2_inode *ip, uint64_t off, uint8_t *buf, size_t len)
 {
 	struct read_walk rw = { ip->i_pfs->p_mp, off, len, buf, NULL, NULL };
 	int error = -ENOMEM;
@@ -100,19 +104,30 @@ read_tree(struct h2_inode *ip, uint64_t off, uint8_t *buf, size_t len)
 		goto out;
 	if ((rw.rw_logic = h2p_alloc(HAMMER2_PBUFSIZE)) == NULL)
 		goto out_phys;
-	error = h2_tree_scan(rw.rw_mp, ip->i_data.u.blockset.blockref,
-	    HAMMER2_SET_COUNT, off, off + len - 1, read_leaf, &rw);
+	error = h2_node_walk(rw.rw_mp, ip->i_node, off, off + len - 1,
+	    read_leaf, &rw);
 	h2p_free(rw.rw_logic, HAMMER2_PBUFSIZE);
 out_phys:
 	h2p_free(rw.rw_phys, HAMMER2_PBUFSIZE);
 out:
-	return error < 0 ? error : (ssize_t)len;
+	return error;
+}
+
+static ssize_t
+read_tree(struct h2_inode *ip, uint64_t off, uint8_t *buf, size_t len)
+{
+	int error = h2_read_tree(ip, off, buf, len);
+
+	if (error < 0)
+		return error;
+	h2_dbuf_overlay(ip, off, buf, len);
+	return (ssize_t)len;
 }
 
 ssize_t
 h2_read(struct h2_inode *ip, uint64_t off, void *buf, size_t len)
 {
-	const struct hammer2_inode_meta *m = &ip->i_data.meta;
+	const struct hammer2_inode_meta *m = &h2i_data(ip)->meta;
 
 	if (m->type == HAMMER2_OBJTYPE_DIRECTORY)
 		return -EISDIR;
@@ -126,7 +141,7 @@ h2_read(struct h2_inode *ip, uint64_t off, void *buf, size_t len)
 	if (len > H2_SSIZE_MAX)
 		len = H2_SSIZE_MAX;
 	if (m->op_flags & HAMMER2_OPFLAG_DIRECTDATA) {
-		memcpy(buf, ip->i_data.u.data + off, len);
+		memcpy(buf, h2i_data(ip)->u.data + off, len);
 		return (ssize_t)len;
 	}
 	return read_tree(ip, off, buf, len);
@@ -135,7 +150,7 @@ h2_read(struct h2_inode *ip, uint64_t off, void *buf, size_t len)
 ssize_t
 h2_readlink(struct h2_inode *ip, char *buf, size_t len)
 {
-	if (ip->i_data.meta.type != HAMMER2_OBJTYPE_SOFTLINK)
+	if (h2i_data(ip)->meta.type != HAMMER2_OBJTYPE_SOFTLINK)
 		return -EINVAL;
 	return h2_read(ip, 0, buf, len);
 }

@@ -5,7 +5,9 @@
  * and counting it as a problem (the volume is not clean) or a warning:
  *
  *  1. Volume headers: every copy that fits on the device must have valid
- *     CRCs and the HAMMER2 fstype; at least one must.
+ *     CRCs and the HAMMER2 fstype; at least one must. A bad copy in the
+ *     slot after the newest valid one (where an interrupted header write
+ *     lands) is only a warning.
  *  2. The freemap: a tree of 32 KiB FREEMAP_NODE and FREEMAP_LEAF blocks
  *     (level radix 62, 54, 46, 38, then leaves of 30) that must sit in the
  *     reserved freemap slots of a 1 GiB zone, carry valid checks and narrow
@@ -135,13 +137,26 @@ grow(void **arr, size_t *cap, size_t n, size_t sz)
 static const uint8_t h2_fstype[16] = { 0xd1, 0x9a, 0xbb, 0x5c, 0x2d, 0x86, 0xdc,
 	0x11, 0xa9, 0x4d, 0x01, 0x30, 0x1b, 0xb8, 0xa9, 0xf5 };
 
+/* The slot the next flush after zone writes (DragonFly's rotation). */
+static int
+next_slot(int zone, uint64_t volu_size)
+{
+	int j = zone + 1;
+
+	if (j >= HAMMER2_NUM_VOLHDRS ||
+	    (uint64_t)j * HAMMER2_ZONE_BYTES64 + HAMMER2_SEGSIZE > volu_size)
+		j = 0;
+	return j;
+}
+
 static int
 check_headers(struct fsck *f, struct h2_dev *dev, uint8_t *valid)
 {
 	struct hammer2_volume_data *vd;
-	const char *why;
-	uint64_t off;
-	int zone;
+	const char *why[HAMMER2_NUM_VOLHDRS] = { NULL };
+	hammer2_tid_t best_tid = 0;
+	uint64_t off, volu_size = 0;
+	int zone, best = -1;
 
 	if ((vd = h2p_alloc(sizeof(*vd))) == NULL)
 		return -ENOMEM;
@@ -150,28 +165,44 @@ check_headers(struct fsck *f, struct h2_dev *dev, uint8_t *valid)
 		off = (uint64_t)zone * HAMMER2_ZONE_BYTES64;
 		if (off >= dev->d_size || dev->d_size - off < sizeof(*vd))
 			continue;
-		if (h2_dev_read(dev, off, vd, sizeof(*vd)) != 0) {
-			report(f, H2_FSCK_PROBLEM,
-			    "volume header %d: read error", zone);
+		if (h2_dev_read(dev, off, vd, sizeof(*vd)) != 0)
+			why[zone] = "read error";
+		else if (h2_volhdr_verify(vd, &why[zone]) != 0)
+			;
+		else if (memcmp(&vd->fstype, h2_fstype, 16) != 0)
+			why[zone] = "not a HAMMER2 fstype";
+		if (why[zone] != NULL)
 			continue;
-		}
-		if (h2_volhdr_verify(vd, &why) != 0) {
-			report(f, H2_FSCK_PROBLEM, "volume header %d: %s", zone,
-			    why);
-			continue;
-		}
-		if (memcmp(&vd->fstype, h2_fstype, 16) != 0) {
-			report(f, H2_FSCK_PROBLEM,
-			    "volume header %d: not a HAMMER2 fstype", zone);
-			continue;
-		}
 		valid[zone] = 1;
 		f->f_res->fr_zones_valid++;
+		if (best < 0 || vd->mirror_tid > best_tid) {
+			best = zone;
+			best_tid = vd->mirror_tid;
+			volu_size = vd->volu_size;
+		}
 		report(f, H2_FSCK_INFO,
 		    "volume header %d: mirror_tid 0x%016llx", zone,
 		    (unsigned long long)vd->mirror_tid);
 	}
 	h2p_free(vd, sizeof(*vd));
+	/*
+	 * A bad copy in the slot the next flush would write after the best
+	 * one is what a crash during a header write leaves (the flush before
+	 * it made the best one complete); the next flush rewrites it. Any
+	 * other bad copy is damage.
+	 */
+	for (zone = 0; zone < HAMMER2_NUM_VOLHDRS; zone++) {
+		if (why[zone] == NULL)
+			continue;
+		if (best >= 0 && zone == next_slot(best, volu_size))
+			report(f, H2_FSCK_WARNING,
+			    "volume header %d: %s (an interrupted header "
+			    "write; the next flush rewrites it)",
+			    zone, why[zone]);
+		else
+			report(f, H2_FSCK_PROBLEM, "volume header %d: %s", zone,
+			    why[zone]);
+	}
 	if (f->f_res->fr_zones_valid == 0)
 		report(f, H2_FSCK_PROBLEM, "no valid volume header");
 	return 0;
@@ -405,7 +436,7 @@ dirent_leaf(struct walk *w, const struct hammer2_blockref *b)
 
 	if ((de = h2p_alloc(sizeof(*de))) == NULL)
 		return -ENOMEM;
-	if (h2_leaf_name(f->f_mp, b, de) != 0) {
+	if (h2_leaf_name(f->f_mp, b, NULL, de) != 0) {
 		leaf_problem(w, b, h2_last_problem(f->f_mp));
 		goto out;
 	}

@@ -13,6 +13,11 @@
  * do not implement yet, -EOPNOTSUPP), a size that fits the device. Its
  * super-root blockset must lead to the super-root inode (key 0).
  *
+ * In memory the volume header's super-root set is a pseudo node (the root
+ * of the node tree, see h2_node.c) and the super-root inode its first
+ * child, pinned for the life of the mount. A writable mount (H2_MNT_RDWR)
+ * also prepares the freemap and opens transaction mirror_tid + 1.
+ *
  * Interface: h2_mount, h2_unmount, h2_volhdr_* in hammer2.h.
  */
 #include "hammer2/h2_internal.h"
@@ -141,45 +146,90 @@ header_usable(struct h2_mount *mp)
 	return 0;
 }
 
-struct sroot_find {
-	struct hammer2_blockref *sf_bref;
-	int sf_found;
-};
+int h2_sroot_init(struct h2_mount *mp, struct h2_node *sroot);
+void h2_sroot_fini(struct h2_mount *mp);
 
-static int
-sroot_leaf(void *arg, const struct hammer2_blockref *bref)
-{
-	struct sroot_find *sf = arg;
-
-	if (bref->type != HAMMER2_BREF_TYPE_INODE ||
-	    bref->key != HAMMER2_SROOT_KEY)
-		return 0;
-	*sf->sf_bref = *bref;
-	sf->sf_found = 1;
-	return 1;
-}
-
+/* The volume node over the super-root set, and the super-root below it. */
 static int
 load_sroot(struct h2_mount *mp)
 {
-	struct sroot_find sf = { &mp->m_sroot_bref, 0 };
-	const struct hammer2_inode_meta *m = &mp->m_sroot.meta;
-	int error;
+	struct hammer2_blockref vb;
+	struct h2_node *n, *sroot;
+	const struct hammer2_inode_meta *m;
+	int slot, error;
 
-	error = h2_tree_scan(mp, mp->m_vol->sroot_blockset.blockref,
-	    HAMMER2_SET_COUNT, HAMMER2_SROOT_KEY, HAMMER2_SROOT_KEY, sroot_leaf,
-	    &sf);
+	memset(&vb, 0, sizeof(vb));
+	vb.type = HAMMER2_BREF_TYPE_VOLUME;
+	vb.methods = HAMMER2_ENC_CHECK(HAMMER2_CHECK_XXHASH64);
+	if ((n = h2n_alloc(mp, &vb, 0)) == NULL)
+		return -ENOMEM;
+	n->n_flags |= H2N_VOLUME;
+	n->n_data = mp->m_vol->sroot_blockset.blockref;
+	n->n_bytes = sizeof(mp->m_vol->sroot_blockset);
+	n->n_count = HAMMER2_SET_COUNT;
+	mp->m_vnode = n;
+	error = h2_level_index(mp, n->n_data, HAMMER2_SET_COUNT, 0, 64,
+	    (uint16_t[HAMMER2_SET_COUNT]) { 0 });
 	if (error < 0)
 		return error;
-	if (!sf.sf_found)
+	h2n_sort(n);
+	error = h2n_find(mp, n, HAMMER2_SROOT_KEY, &n, &slot);
+	if (error == -ENOENT ||
+	    (error == 0 &&
+		(h2n_base(n)[slot].key != HAMMER2_SROOT_KEY ||
+		    h2n_base(n)[slot].type != HAMMER2_BREF_TYPE_INODE)))
 		return h2_malformed(mp, NULL, "no super-root inode");
-	if ((error = h2_inode_load(mp, &mp->m_sroot_bref, &mp->m_sroot)) != 0)
+	if (error)
 		return error;
+	if ((error = h2n_load_inode(mp, n, slot, &sroot)) != 0)
+		return error;
+	m = &((const struct hammer2_inode_data *)sroot->n_data)->meta;
 	if (m->type != HAMMER2_OBJTYPE_DIRECTORY ||
 	    (m->op_flags & HAMMER2_OPFLAG_DIRECTDATA))
-		return h2_malformed(mp, &mp->m_sroot_bref,
+		return h2_malformed(mp, &sroot->n_bref,
 		    "super-root is not a directory");
-	return 0;
+	return h2_sroot_init(mp, sroot);
+}
+
+/* Everything the tree and the writer hold in memory. */
+static void
+free_tree(struct h2_mount *mp)
+{
+	H2_ASSERT(mp->m_pfslist == NULL);
+	h2_sroot_fini(mp);
+	if (mp->m_vnode != NULL) {
+		mp->m_vnode->n_flags &= ~H2N_DIRTY;
+		h2n_free_tree(mp, mp->m_vnode);
+		mp->m_vnode = NULL;
+	}
+	h2_fm_free(mp);
+	h2_comp_free(mp);
+}
+
+static int
+mount_rdwr(struct h2_mount *mp)
+{
+	if (mp->m_dev->d_flags & H2_DEV_RDONLY)
+		return -EROFS;
+	if (mp->m_flags & H2_MNT_NOVERIFY)
+		return -EINVAL;
+	mp->m_tid = mp->m_vol->mirror_tid + 1;
+	if (mp->m_vol->freemap_tid > mp->m_vol->mirror_tid)
+		mp->m_tid = mp->m_vol->freemap_tid + 1;
+	return h2_fm_init(mp);
+}
+
+/* A freemap behind the tree (a DragonFly crash): recover before use. */
+static int
+recover_freemap(struct h2_mount *mp)
+{
+	int error;
+
+	if (mp->m_vol->freemap_tid >= mp->m_vol->mirror_tid)
+		return 0;
+	if ((error = h2_fm_recover(mp)) != 0)
+		return error;
+	return h2_flush(mp);
 }
 
 int
@@ -208,11 +258,16 @@ h2_mount(struct h2_dev *dev, const struct h2_mount_opts *mo,
 	if ((error = header_usable(mp)) != 0)
 		goto fail_vol;
 	if ((error = load_sroot(mp)) != 0)
-		goto fail_cache;
+		goto fail_tree;
+	if ((mp->m_flags & H2_MNT_RDWR) &&
+	    ((error = mount_rdwr(mp)) != 0 ||
+		(error = recover_freemap(mp)) != 0))
+		goto fail_tree;
 	*mpp = mp;
 	return 0;
 
-fail_cache:
+fail_tree:
+	free_tree(mp);
 	h2_cache_free(mp);
 fail_vol:
 	h2p_free(mp->m_vol, sizeof(*mp->m_vol));
@@ -229,6 +284,8 @@ h2_unmount(struct h2_mount *mp)
 	if (mp == NULL)
 		return;
 	H2_ASSERT(mp->m_npfs == 0);
+	free_tree(mp);
+	H2_ASSERT(mp->m_nnodes == 0 && mp->m_node_bytes == 0);
 	h2_cache_free(mp);
 	h2p_free(mp->m_vol, sizeof(*mp->m_vol));
 	h2p_lock_destroy(&mp->m_lock);
@@ -256,7 +313,7 @@ h2_mount_dev(const struct h2_mount *mp)
 const struct hammer2_inode_data *
 h2_sroot(const struct h2_mount *mp)
 {
-	return &mp->m_sroot;
+	return h2i_data(mp->m_sroot);
 }
 
 void

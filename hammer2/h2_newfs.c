@@ -22,6 +22,7 @@
  * Interface: h2_newfs in hammer2.h.
  */
 #include "hammer2/h2_internal.h"
+#include "hammer2/h2_hash.h"
 
 #define NEWFS_TID 16
 
@@ -88,6 +89,29 @@ inode_bref(struct hammer2_blockref *b, hammer2_off_t off,
 	h2_bref_setcheck(b, ip, sizeof(*ip));
 }
 
+static int
+uuid_zero(const struct hammer2_uuid *u)
+{
+	static const struct hammer2_uuid z;
+
+	return memcmp(u, &z, sizeof(z)) == 0;
+}
+
+/* A version 4 UUID derived from a label. */
+static void
+label_uuid(const char *name, size_t len, int which, struct hammer2_uuid *u)
+{
+	uint64_t h[2];
+
+	h[0] = h2_xxh64(name, len, (uint64_t)which);
+	h[1] = h2_xxh64(name, len, h[0]);
+	memcpy(u, h, sizeof(*u));
+	u->time_hi_and_version =
+	    (uint16_t)((u->time_hi_and_version & 0x0fff) | 0x4000);
+	u->clock_seq_hi_and_reserved =
+	    (uint8_t)((u->clock_seq_hi_and_reserved & 0x3f) | 0x80);
+}
+
 static void
 pfs_root(struct hammer2_inode_data *ip, const struct h2_newfs_opts *no, int i)
 {
@@ -114,6 +138,12 @@ pfs_root(struct hammer2_inode_data *ip, const struct h2_newfs_opts *no, int i)
 	}
 	m->pfs_clid = no->no_pfs_clid[i];
 	m->pfs_fsid = no->no_pfs_fsid[i];
+	/* DragonFly takes PFSs with one cluster id for copies of one PFS:
+	 * ids left zero are made distinct. */
+	if (uuid_zero(&m->pfs_clid))
+		label_uuid(name, len, 1, &m->pfs_clid);
+	if (uuid_zero(&m->pfs_fsid))
+		label_uuid(name, len, 2, &m->pfs_fsid);
 	m->pfs_type = HAMMER2_PFSTYPE_MASTER;
 	m->op_flags = HAMMER2_OPFLAG_PFSROOT;
 	m->pfs_inum = 16; /* first inode number to hand out, as upstream */

@@ -20,9 +20,15 @@
  * it further), and since siblings are disjoint a block reached through two
  * different ranges cannot have children inside both.
  *
+ * The same walk runs over the tree as it is in memory (h2_node_walk):
+ * where a child block is loaded as a node, its in-memory copy is walked
+ * instead of the (possibly stale) media block, and an INODE leaf is
+ * reported with its node.
+ *
  * Interface: h2_tree_scan in hammer2.h; h2_tree_walk (the same, also
- * reporting each INDIRECT blockref) in h2_internal.h. Stack use per level is
- * small; the block buffer of each level is allocated on the heap.
+ * reporting each INDIRECT blockref), h2_node_walk and h2_level_index in
+ * h2_internal.h. Stack use per level is small; the block buffer of each
+ * level is allocated on the heap.
  */
 #include "hammer2/h2_internal.h"
 
@@ -32,12 +38,15 @@ struct scan {
 	hammer2_key_t s_end;
 	h2_leaf_fn *s_fn;
 	h2_leaf_fn *s_node_fn; /* INDIRECT blockrefs, before descent */
+	h2_nleaf_fn *s_nfn;    /* node walks: leaves with their nodes */
 	void *s_arg;
 };
 
+#define range_last h2_range_last
+
 /* Last key of a range; keybits 64 covers everything. */
-static hammer2_key_t
-range_last(hammer2_key_t key, int keybits)
+hammer2_key_t
+h2_range_last(hammer2_key_t key, int keybits)
 {
 	if (keybits >= 64)
 		return HAMMER2_KEY_MAX;
@@ -95,9 +104,9 @@ sort_idx(const struct hammer2_blockref *base, uint16_t *idx, int n)
  * Collect the non-empty entries of a level in key order into idx and
  * validate them. Returns the number of entries or -EIO.
  */
-static int
-level_index(struct h2_mount *mp, const struct hammer2_blockref *base, int count,
-    hammer2_key_t pkey, int pbits, uint16_t *idx)
+int
+h2_level_index(struct h2_mount *mp, const struct hammer2_blockref *base,
+    int count, hammer2_key_t pkey, int pbits, uint16_t *idx)
 {
 	int i, n = 0, sorted = 1, error;
 
@@ -127,7 +136,7 @@ level_index(struct h2_mount *mp, const struct hammer2_blockref *base, int count,
 }
 
 static int scan_level(struct scan *s, const struct hammer2_blockref *base,
-    int count, hammer2_key_t pkey, int pbits, int depth);
+    int count, hammer2_key_t pkey, int pbits, int depth, struct h2_node *node);
 
 static int
 scan_indirect(struct scan *s, const struct hammer2_blockref *b, int depth)
@@ -149,14 +158,46 @@ scan_indirect(struct scan *s, const struct hammer2_blockref *b, int depth)
 		error = h2_malformed(s->s_mp, b, "indirect block has no data");
 	if (error == 0)
 		error = scan_level(s, buf, (int)(len / HAMMER2_BLOCKREF_BYTES),
-		    b->key, b->keybits, depth + 1);
+		    b->key, b->keybits, depth + 1, NULL);
 	h2p_free(buf, size);
 	return error;
 }
 
+/* The loaded child at slot i of node (or NULL). */
+static struct h2_node *
+loaded_kid(struct h2_node *node, int i)
+{
+	if (node == NULL || node->n_kids == NULL)
+		return NULL;
+	return node->n_kids[i];
+}
+
+static int
+scan_entry(struct scan *s, const struct hammer2_blockref *b,
+    struct h2_node *kid, int depth)
+{
+	int error = 0;
+
+	if (b->type != HAMMER2_BREF_TYPE_INDIRECT) {
+		if (s->s_nfn != NULL)
+			return s->s_nfn(s->s_arg, b, kid);
+		return s->s_fn(s->s_arg, b);
+	}
+	if (s->s_node_fn != NULL)
+		error = s->s_node_fn(s->s_arg, b);
+	if (error)
+		return error;
+	if (kid == NULL)
+		return scan_indirect(s, b, depth);
+	if (depth >= H2_MAX_DEPTH)
+		return h2_malformed(s->s_mp, b, "tree too deep");
+	return scan_level(s, h2n_base(kid), kid->n_count, b->key, b->keybits,
+	    depth + 1, kid);
+}
+
 static int
 scan_level(struct scan *s, const struct hammer2_blockref *base, int count,
-    hammer2_key_t pkey, int pbits, int depth)
+    hammer2_key_t pkey, int pbits, int depth, struct h2_node *node)
 {
 	const struct hammer2_blockref *b;
 	uint16_t *idx;
@@ -165,7 +206,7 @@ scan_level(struct scan *s, const struct hammer2_blockref *base, int count,
 	idx = h2p_alloc(sizeof(*idx) * (count ? count : 1));
 	if (idx == NULL)
 		return -ENOMEM;
-	n = level_index(s->s_mp, base, count, pkey, pbits, idx);
+	n = h2_level_index(s->s_mp, base, count, pkey, pbits, idx);
 	if (n < 0)
 		error = n;
 	for (i = 0; error == 0 && i < n; i++) {
@@ -174,13 +215,7 @@ scan_level(struct scan *s, const struct hammer2_blockref *base, int count,
 			break;
 		if (range_last(b->key, b->keybits) < s->s_beg)
 			continue;
-		if (b->type == HAMMER2_BREF_TYPE_INDIRECT) {
-			if (s->s_node_fn != NULL)
-				error = s->s_node_fn(s->s_arg, b);
-			if (error == 0)
-				error = scan_indirect(s, b, depth);
-		} else
-			error = s->s_fn(s->s_arg, b);
+		error = scan_entry(s, b, loaded_kid(node, idx[i]), depth);
 	}
 	h2p_free(idx, sizeof(*idx) * (count ? count : 1));
 	return error;
@@ -191,11 +226,29 @@ h2_tree_walk(struct h2_mount *mp, const struct hammer2_blockref *base,
     int count, hammer2_key_t beg, hammer2_key_t end, h2_leaf_fn *fn,
     h2_leaf_fn *node_fn, void *arg)
 {
-	struct scan s = { mp, beg, end, fn, node_fn, arg };
+	struct scan s = { mp, beg, end, fn, node_fn, NULL, arg };
 
 	if (beg > end || count < 0 || count > HAMMER2_IND_COUNT_MAX)
 		return -EINVAL;
-	return scan_level(&s, base, count, 0, 64, 0);
+	return scan_level(&s, base, count, 0, 64, 0, NULL);
+}
+
+int
+h2_node_walk(struct h2_mount *mp, struct h2_node *top, hammer2_key_t beg,
+    hammer2_key_t end, h2_nleaf_fn *fn, void *arg)
+{
+	struct scan s = { mp, beg, end, NULL, NULL, fn, arg };
+	struct hammer2_blockref *base = h2n_base(top);
+	int error;
+
+	if (beg > end)
+		return -EINVAL;
+	if (base == NULL)
+		return 0;
+	mp->m_walks++;
+	error = scan_level(&s, base, top->n_count, 0, 64, 0, top);
+	mp->m_walks--;
+	return error;
 }
 
 int

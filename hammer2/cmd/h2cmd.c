@@ -70,15 +70,19 @@ default_label(struct h2cmd *c)
 }
 
 int
-h2cmd_open(const char *spec, int want_pfs, int zone, struct h2cmd *c)
+h2cmd_open(const char *spec, unsigned flags, int zone, struct h2cmd *c)
 {
 	struct h2_mount_opts mo = { zone, 0 };
+	int want_pfs = (flags & H2CMD_PFS) != 0;
 	char image[4096];
 	int error;
 
 	memset(c, 0, sizeof(*c));
+	if (flags & H2CMD_RW)
+		mo.mo_flags |= H2_MNT_RDWR;
 	split_spec(spec, image, sizeof(image), c->c_label, sizeof(c->c_label));
-	if ((error = h2_host_open(image, 1, &c->c_dev)) != 0) {
+	if ((error = h2_host_open(image, !(flags & H2CMD_RW), &c->c_dev)) !=
+	    0) {
 		fprintf(stderr, "%s: %s\n", image, h2cmd_errstr(error));
 		return error;
 	}

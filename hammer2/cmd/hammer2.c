@@ -1,9 +1,10 @@
 /*
- * hammer2: inspect a HAMMER2 image offline, after DragonFly's hammer2(8).
+ * hammer2: inspect and change a HAMMER2 image offline, after DragonFly's
+ * hammer2(8).
  *
  *   hammer2 [-z ZONE] -s IMAGE[@LABEL] COMMAND [ARGS]
  *
- * Commands:
+ * Commands that read:
  *   volhdr            every volume header copy, its fields and CRCs
  *   show              the whole blockref tree from the super-root down
  *   freemap           the freemap: per 4 MiB segment, 16 KiB chunks in use
@@ -12,9 +13,27 @@
  *   stat PATH         an inode's fields
  *   cat PATH          a file's bytes to standard output
  *   get PATH [DEST]   copy a file, symlink or directory tree out to DEST
+ * Commands that write (one transaction each, flushed at the end):
+ *   put HOST [PATH]   copy a host file, symlink or directory tree in as
+ *                     PATH (default: its name in the root; into PATH when
+ *                     PATH is a directory; a file PATH is replaced)
+ *   rm [-r] PATH      remove a file, symlink or empty directory (-r: any)
+ *   mkdir [-p] PATH   make a directory (-p: and missing parents)
+ *   setcomp COMP[:LEVEL] PATH   compression for new data of PATH
+ *                     (none, autozero, lz4, zlib, zstd; zstd is a
+ *                     Damselfly extension DragonFly cannot read)
+ *   setcheck CHECK PATH         check code for new data of PATH (none,
+ *                     disabled, crc32, xxhash64, sha192)
+ *   snapshot [NAME]   snapshot the PFS as NAME (default LABEL.YYYYMMDD.
+ *                     HHMMSS, as DragonFly names them)
+ *   pfs-create NAME   a new empty PFS (type master)
+ *   pfs-delete NAME   remove a PFS (bulkfree gives its space back)
+ *   bulkfree          one bulkfree pass (a block is freed by the second
+ *                     pass that finds it unused, as in DragonFly)
  * Paths are inside the PFS named by @LABEL (default: DATA, or the only
  * PFS). -z reads one volume header copy (0..3) instead of the best.
- * Exit status: 0 on success, 1 on any error.
+ * Exit status: 0 on success, 1 on any error (a failed write command
+ * leaves the image as it was).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -27,6 +46,7 @@
 #include <unistd.h>
 
 #include "hammer2/cmd/h2cmd.h"
+#include "hammer2/cmd/h2populate.h"
 #include "hammer2/hammer2_host.h"
 
 #define SHOW_MAX_DEPTH 64
@@ -37,7 +57,10 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: hammer2 [-z zone] -s image[@label] command [args]\n"
-	    "commands: volhdr show freemap pfs-list ls stat cat get\n");
+	    "commands: volhdr show freemap pfs-list ls stat cat get put rm "
+	    "mkdir\n"
+	    "          setcomp setcheck snapshot pfs-create pfs-delete "
+	    "bulkfree\n");
 	exit(1);
 }
 
@@ -687,16 +710,369 @@ cmd_get(struct h2cmd *c, const char *path, const char *dest)
 	return gw.gw_errors ? 1 : 0;
 }
 
+/* ---- writing ---- */
+
+/* Split path into its parent directory (an inode) and last name. */
+static int
+parent_of(struct h2cmd *c, const char *path, struct h2_inode **dirp, char *name,
+    size_t nlen)
+{
+	char buf[H2_PATH_MAX], *slash;
+	size_t len;
+	int error;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	len = strlen(buf);
+	while (len > 1 && buf[len - 1] == '/')
+		buf[--len] = '\0';
+	slash = strrchr(buf, '/');
+	snprintf(name, nlen, "%s", slash ? slash + 1 : buf);
+	if (slash == buf)
+		buf[1] = '\0';
+	else if (slash != NULL)
+		*slash = '\0';
+	else
+		snprintf(buf, sizeof(buf), "/");
+	if (name[0] == '\0' || strcmp(name, ".") == 0 ||
+	    strcmp(name, "..") == 0) {
+		fprintf(stderr, "%s: not a name\n", path);
+		return -EINVAL;
+	}
+	error = h2_namei(c->c_pfs, buf, H2_NAMEI_FOLLOW, dirp);
+	if (error)
+		fprintf(stderr, "%s: %s\n", buf, h2cmd_errstr(error));
+	return error;
+}
+
+static int
+commit(struct h2cmd *c, int error)
+{
+	if (error == 0 && (error = h2_flush(c->c_mp)) != 0)
+		fprintf(stderr, "flush: %s\n", h2cmd_errstr(error));
+	return error ? 1 : 0;
+}
+
+static int
+cmd_put(struct h2cmd *c, const char *host, const char *path)
+{
+	char name[HAMMER2_INODE_MAXNAME + 1], dest[H2_PATH_MAX];
+	const char *base = strrchr(host, '/');
+	struct h2_inode *dir, *ip;
+	struct h2_dirent de;
+	struct h2pop p;
+	int error;
+
+	base = base && base[1] ? base + 1 : host;
+	if (path == NULL)
+		path = "/";
+	/* Into an existing directory, as cp does. */
+	if (h2_namei(c->c_pfs, path, H2_NAMEI_FOLLOW, &ip) == 0) {
+		if (h2_idata(ip)->meta.type == HAMMER2_OBJTYPE_DIRECTORY) {
+			snprintf(dest, sizeof(dest), "%s/%s", path, base);
+			path = dest;
+		}
+		h2_iput(ip);
+	}
+	if ((error = parent_of(c, path, &dir, name, sizeof(name))) != 0)
+		return 1;
+	error = h2_lookup(dir, name, strlen(name), &de);
+	if (error == 0 && de.d_type != HAMMER2_OBJTYPE_DIRECTORY)
+		error = h2_unlink(dir, name, strlen(name));
+	else if (error == 0)
+		error = -EEXIST;
+	else if (error == -ENOENT)
+		error = 0;
+	if (error) {
+		fprintf(stderr, "%s: %s\n", path, h2cmd_errstr(error));
+		h2_iput(dir);
+		return 1;
+	}
+	if ((error = h2pop_init(&p, c->c_pfs)) == 0) {
+		error = h2pop_put(&p, dir, name, host, 0);
+		h2pop_fini(&p);
+	}
+	h2_iput(dir);
+	return commit(c, error);
+}
+
+struct first_name {
+	char fn_name[HAMMER2_INODE_MAXNAME + 1];
+	int fn_found;
+};
+
+static int
+first_entry(void *arg, const struct h2_dirent *de)
+{
+	struct first_name *fn = arg;
+
+	snprintf(fn->fn_name, sizeof(fn->fn_name), "%s", de->d_name);
+	fn->fn_found = 1;
+	return 1;
+}
+
+/* Remove name in dir, and everything below it; one name at a time, since
+ * removing while scanning a directory is not safe. */
+static int
+rm_tree(struct h2cmd *c, struct h2_inode *dir, const char *name, int depth)
+{
+	struct first_name fn;
+	struct h2_dirent de;
+	struct h2_inode *sub;
+	int error;
+
+	if ((error = h2_lookup(dir, name, strlen(name), &de)) != 0)
+		return error;
+	if (de.d_type != HAMMER2_OBJTYPE_DIRECTORY)
+		return h2_unlink(dir, name, strlen(name));
+	if (depth > GET_MAX_DEPTH)
+		return -ELOOP;
+	if ((error = h2_iget(c->c_pfs, de.d_inum, &sub)) != 0)
+		return error;
+	for (;;) {
+		fn.fn_found = 0;
+		error = h2_readdir(sub, 0, first_entry, &fn);
+		if (error < 0 || !fn.fn_found)
+			break;
+		if ((error = rm_tree(c, sub, fn.fn_name, depth + 1)) != 0)
+			break;
+	}
+	h2_iput(sub);
+	if (error < 0)
+		return error;
+	return h2_rmdir(dir, name, strlen(name));
+}
+
+static int
+cmd_rm(struct h2cmd *c, int argc, char **argv)
+{
+	char name[HAMMER2_INODE_MAXNAME + 1];
+	struct h2_inode *dir;
+	struct h2_dirent de;
+	int recursive = 0, error;
+
+	if (argc > 1 && strcmp(argv[0], "-r") == 0) {
+		recursive = 1;
+		argc--;
+		argv++;
+	}
+	if (argc != 1)
+		usage();
+	if (parent_of(c, argv[0], &dir, name, sizeof(name)) != 0)
+		return 1;
+	if (recursive) {
+		error = rm_tree(c, dir, name, 0);
+	} else {
+		error = h2_lookup(dir, name, strlen(name), &de);
+		if (error == 0 && de.d_type == HAMMER2_OBJTYPE_DIRECTORY)
+			error = h2_rmdir(dir, name, strlen(name));
+		else if (error == 0)
+			error = h2_unlink(dir, name, strlen(name));
+	}
+	h2_iput(dir);
+	if (error)
+		fprintf(stderr, "%s: %s\n", argv[0], h2cmd_errstr(error));
+	return commit(c, error);
+}
+
+static int
+mkdir_one(struct h2cmd *c, const char *path, int parents)
+{
+	char name[HAMMER2_INODE_MAXNAME + 1], parent[H2_PATH_MAX], *slash;
+	struct h2_inode *dir, *ip;
+	int error;
+
+	if (parents && h2_namei(c->c_pfs, path, H2_NAMEI_FOLLOW, &ip) == 0) {
+		error = h2_idata(ip)->meta.type == HAMMER2_OBJTYPE_DIRECTORY ?
+		    0 :
+		    -ENOTDIR;
+		h2_iput(ip);
+		return error;
+	}
+	if (parents) {
+		snprintf(parent, sizeof(parent), "%s", path);
+		if ((slash = strrchr(parent, '/')) != NULL && slash != parent) {
+			*slash = '\0';
+			if ((error = mkdir_one(c, parent, 1)) != 0)
+				return error;
+		}
+	}
+	if (parent_of(c, path, &dir, name, sizeof(name)) != 0)
+		return -ENOENT;
+	error = h2_mkdir(dir, name, strlen(name), 0755, NULL);
+	h2_iput(dir);
+	return error;
+}
+
+static int
+cmd_mkdir(struct h2cmd *c, int argc, char **argv)
+{
+	int parents = 0, error;
+
+	if (argc > 1 && strcmp(argv[0], "-p") == 0) {
+		parents = 1;
+		argc--;
+		argv++;
+	}
+	if (argc != 1)
+		usage();
+	if ((error = mkdir_one(c, argv[0], parents)) != 0)
+		fprintf(stderr, "%s: %s\n", argv[0], h2cmd_errstr(error));
+	return commit(c, error);
+}
+
+static int
+lookup_name(const char *s, const char *const *names, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (names[i] != NULL && strcmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+static int
+cmd_setmethod(struct h2cmd *c, int comp, const char *arg, const char *path)
+{
+	static const char *const comps[16] = { "none", "autozero", "lz4",
+		"zlib", [HAMMER2_COMP_DF_ZSTD] = "zstd" };
+	static const char *const checks[] = { "none", "disabled", "crc32",
+		"xxhash64", "sha192" };
+	char buf[32], *colon;
+	struct h2_inode *ip;
+	struct h2_attr ia;
+	int m, level = 0, error;
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	if (comp && (colon = strchr(buf, ':')) != NULL) {
+		*colon = '\0';
+		level = atoi(colon + 1);
+	}
+	m = comp ? lookup_name(buf, comps, 16) : lookup_name(buf, checks, 5);
+	if (m < 0 || level < 0 || level > 15) {
+		fprintf(stderr, "%s: unknown method\n", arg);
+		return 1;
+	}
+	memset(&ia, 0, sizeof(ia));
+	ia.ia_valid = comp ? H2_ATTR_COMP : H2_ATTR_CHECK;
+	ia.ia_comp = (uint8_t)(HAMMER2_ENC_ALGO(m) | HAMMER2_ENC_LEVEL(level));
+	ia.ia_check = (uint8_t)m;
+	if ((error = h2_namei(c->c_pfs, path, 0, &ip)) == 0) {
+		error = h2_setattr(ip, &ia);
+		h2_iput(ip);
+	}
+	if (error)
+		fprintf(stderr, "%s: %s\n", path, h2cmd_errstr(error));
+	return commit(c, error);
+}
+
+static int
+cmd_snapshot(struct h2cmd *c, const char *name)
+{
+	char def[HAMMER2_INODE_MAXNAME + 1];
+	struct tm tm;
+	time_t t;
+	int error;
+
+	if (name == NULL) {
+		t = time(NULL);
+		gmtime_r(&t, &tm);
+		snprintf(def, sizeof(def), "%.200s.%04d%02d%02d.%02d%02d%02d",
+		    c->c_label, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		    tm.tm_hour, tm.tm_min, tm.tm_sec);
+		name = def;
+	}
+	if ((error = h2_snapshot(c->c_pfs, name)) != 0)
+		fprintf(stderr, "snapshot %s: %s\n", name, h2cmd_errstr(error));
+	else
+		printf("%s\n", name);
+	return commit(c, error);
+}
+
+static int
+cmd_pfs(struct h2cmd *c, int create, const char *name)
+{
+	int error = create ? h2_pfs_create(c->c_mp, name, NULL) :
+			     h2_pfs_delete(c->c_mp, name);
+
+	if (error)
+		fprintf(stderr, "%s: %s\n", name, h2cmd_errstr(error));
+	return commit(c, error);
+}
+
+static int
+cmd_bulkfree(struct h2cmd *c)
+{
+	struct h2_bulkfree_result r;
+	int error = h2_bulkfree(c->c_mp, &r);
+
+	if (error) {
+		fprintf(stderr, "bulkfree: %s\n", h2cmd_errstr(error));
+		return 1;
+	}
+	printf("bulkfree: %llu blocks in use; 16 KiB chunks: %llu staged "
+	       "(11->10), %llu freed (10->00), %llu fixed\n",
+	    (unsigned long long)r.bf_blocks, (unsigned long long)r.bf_staged,
+	    (unsigned long long)r.bf_freed, (unsigned long long)r.bf_fixed);
+	printf("bulkfree: free %llu -> %llu bytes\n",
+	    (unsigned long long)r.bf_free_before,
+	    (unsigned long long)r.bf_free_after);
+	return 0;
+}
+
 /* ---- main ---- */
+
+static const char *const write_cmds[] = { "put", "rm", "mkdir", "setcomp",
+	"setcheck", "snapshot", "pfs-create", "pfs-delete", "bulkfree", NULL };
+
+static int
+is_write(const char *cmd)
+{
+	int i;
+
+	for (i = 0; write_cmds[i] != NULL; i++)
+		if (strcmp(cmd, write_cmds[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+run_write(struct h2cmd *c, int argc, char **argv)
+{
+	const char *cmd = argv[0];
+
+	if (strcmp(cmd, "put") == 0 && (argc == 2 || argc == 3))
+		return cmd_put(c, argv[1], argc == 3 ? argv[2] : NULL);
+	if (strcmp(cmd, "rm") == 0 && argc >= 2)
+		return cmd_rm(c, argc - 1, argv + 1);
+	if (strcmp(cmd, "mkdir") == 0 && argc >= 2)
+		return cmd_mkdir(c, argc - 1, argv + 1);
+	if (strcmp(cmd, "setcomp") == 0 && argc == 3)
+		return cmd_setmethod(c, 1, argv[1], argv[2]);
+	if (strcmp(cmd, "setcheck") == 0 && argc == 3)
+		return cmd_setmethod(c, 0, argv[1], argv[2]);
+	if (strcmp(cmd, "snapshot") == 0 && argc <= 2)
+		return cmd_snapshot(c, argc == 2 ? argv[1] : NULL);
+	if (strcmp(cmd, "pfs-create") == 0 && argc == 2)
+		return cmd_pfs(c, 1, argv[1]);
+	if (strcmp(cmd, "pfs-delete") == 0 && argc == 2)
+		return cmd_pfs(c, 0, argv[1]);
+	if (strcmp(cmd, "bulkfree") == 0 && argc == 1)
+		return cmd_bulkfree(c);
+	h2cmd_close(c);
+	usage();
+	return 1;
+}
 
 int
 main(int argc, char **argv)
 {
 	const char *spec = NULL, *cmd;
 	struct h2cmd c;
-	int ch, zone = H2_ZONE_BEST, rc, want_pfs;
+	int ch, zone = H2_ZONE_BEST, rc;
+	unsigned flags;
 
-	while ((ch = getopt(argc, argv, "s:z:")) != -1) {
+	while ((ch = getopt(argc, argv, "+s:z:")) != -1) {
 		switch (ch) {
 		case 's':
 			spec = optarg;
@@ -715,10 +1091,25 @@ main(int argc, char **argv)
 	cmd = argv[0];
 	if (strcmp(cmd, "volhdr") == 0)
 		return cmd_volhdr(spec);
-	want_pfs = strcmp(cmd, "show") != 0 && strcmp(cmd, "pfs-list") != 0 &&
-	    strcmp(cmd, "freemap") != 0;
-	if (h2cmd_open(spec, want_pfs, zone, &c) != 0)
+	flags = H2CMD_PFS;
+	if (strcmp(cmd, "show") == 0 || strcmp(cmd, "pfs-list") == 0 ||
+	    strcmp(cmd, "freemap") == 0 || strcmp(cmd, "pfs-create") == 0 ||
+	    strcmp(cmd, "pfs-delete") == 0 || strcmp(cmd, "bulkfree") == 0)
+		flags = 0;
+	if (is_write(cmd)) {
+		if (zone != H2_ZONE_BEST) {
+			fprintf(stderr, "hammer2: -z is for reading only\n");
+			return 1;
+		}
+		flags |= H2CMD_RW;
+	}
+	if (h2cmd_open(spec, flags, zone, &c) != 0)
 		return 1;
+	if (is_write(cmd)) {
+		rc = run_write(&c, argc, argv);
+		h2cmd_close(&c);
+		return rc;
+	}
 	if (strcmp(cmd, "show") == 0)
 		rc = cmd_show(&c);
 	else if (strcmp(cmd, "freemap") == 0)

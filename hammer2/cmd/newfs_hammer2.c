@@ -3,7 +3,7 @@
  * newfs_hammer2(8).
  *
  *   newfs_hammer2 [-L label]... [-s size] [-C comp[:level]] [-K check]
- *                 [-b bootsize] [-r auxsize] [-V version] IMAGE
+ *                 [-b bootsize] [-r auxsize] [-V version] IMAGE [DIR]
  *
  * PFSs: "LOCAL" and every -L label (default "DATA"; -L none for LOCAL
  * only), at most four. -s sizes (k/m/g/t suffixes) create or resize an
@@ -14,8 +14,18 @@
  * method (none, disabled, crc32, xxhash64, sha192). Defaults: lz4,
  * xxhash64, volume version 2.
  *
+ * With DIR the new volume is populated from that host directory, as
+ * makefs does: its contents go into the first -L label's PFS (DATA by
+ * default) with their modes, owners, times, symlinks, hard links and
+ * special files; the result is committed as one transaction. Without -s
+ * a new image file gets a size that fits the tree (about twice its data,
+ * at least 64 MiB). A failure while copying names the host path and
+ * leaves the volume empty.
+ *
  * Exit status 0 on success, 1 on error.
  */
+#define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -26,6 +36,7 @@
 #include <unistd.h>
 
 #include "hammer2/cmd/h2cmd.h"
+#include "hammer2/cmd/h2populate.h"
 #include "hammer2/hammer2_host.h"
 
 static void
@@ -35,7 +46,7 @@ usage(void)
 	    "usage: newfs_hammer2 [-L label] [-s size] [-C comp[:level]] "
 	    "[-K check]\n"
 	    "                     [-b bootsize] [-r auxsize] [-V version] "
-	    "image\n");
+	    "image [dir]\n");
 	exit(1);
 }
 
@@ -158,6 +169,112 @@ prepare(const char *path, uint64_t size)
 	return regular;
 }
 
+/* Bytes a file of size bytes takes at most: nothing up to 512 (in the
+ * inode), else its 64 KiB blocks, the last one a power of two. */
+static uint64_t
+file_bytes(uint64_t size)
+{
+	uint64_t full = size & ~65535ull, tail = size - full, p = 1024;
+
+	if (size <= 512)
+		return 0;
+	while (tail && p < tail)
+		p *= 2;
+	return full + (tail ? p : 0);
+}
+
+/* Bytes a host tree needs, roughly: its file blocks plus 4 KiB per entry
+ * (inode, entry, its share of indirect blocks). */
+static int
+tree_bytes(const char *path, int depth, uint64_t *bytes)
+{
+	struct dirent *de;
+	struct stat st;
+	char *sub;
+	DIR *d;
+	int error = 0;
+
+	if (lstat(path, &st) != 0)
+		return -errno;
+	*bytes += 4096;
+	if (S_ISREG(st.st_mode))
+		*bytes += file_bytes((uint64_t)st.st_size);
+	if (!S_ISDIR(st.st_mode) || depth > 256)
+		return 0;
+	if ((d = opendir(path)) == NULL)
+		return -errno;
+	while (error == 0 && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (asprintf(&sub, "%s/%s", path, de->d_name) < 0) {
+			error = -ENOMEM;
+			break;
+		}
+		error = tree_bytes(sub, depth + 1, bytes);
+		free(sub);
+	}
+	closedir(d);
+	return error;
+}
+
+/* A volume size that holds need bytes: twice them, plus the reserved
+ * segments, boot and aux areas (at most a twentieth each) and the
+ * allocator's 5% reserve; at least 64 MiB, a multiple of 8 MiB. */
+static uint64_t
+size_for(uint64_t need)
+{
+	uint64_t size = H2_NEWFS_MIN_SIZE, usable;
+
+	for (;;) {
+		usable = size - size / 10 - size / 20 - (32ull << 20) -
+		    ((size >> 30) + 1) * (4ull << 20);
+		if (size > usable && usable >= 2 * need)
+			break;
+		size += size / 4;
+		size = (size + (8ull << 20) - 1) & ~((8ull << 20) - 1);
+	}
+	return size;
+}
+
+static int
+populate(const char *image, const char *label, const char *dir)
+{
+	struct h2cmd c;
+	struct h2_inode *root;
+	struct h2pop p;
+	char spec[4096];
+	int error;
+
+	snprintf(spec, sizeof(spec), "%s@%s", image, label);
+	if (h2cmd_open(spec, H2CMD_PFS | H2CMD_RW, H2_ZONE_BEST, &c) != 0)
+		return 1;
+	error = h2_iget(c.c_pfs, h2_pfs_root(c.c_pfs)->meta.inum, &root);
+	if (error == 0 && (error = h2pop_init(&p, c.c_pfs)) == 0) {
+		error = h2pop_tree(&p, root, dir);
+		if (error == 0)
+			printf("populated from %s: %llu files, %llu "
+			       "directories, %llu others, %llu hard links, "
+			       "%llu bytes\n",
+			    dir, (unsigned long long)p.p_files,
+			    (unsigned long long)p.p_dirs,
+			    (unsigned long long)p.p_others,
+			    (unsigned long long)p.p_links_made,
+			    (unsigned long long)p.p_bytes);
+		h2pop_fini(&p);
+	}
+	h2_iput(root);
+	if (error == 0 && (error = h2_flush(c.c_mp)) != 0)
+		fprintf(stderr, "newfs_hammer2: %s: %s\n", image,
+		    h2cmd_errstr(error));
+	if (error)
+		fprintf(stderr,
+		    "newfs_hammer2: %s: %sthe volume is left empty\n", image,
+		    error == -ENOSPC ? "volume too small for the tree; " : "");
+	h2cmd_close(&c);
+	return error ? 1 : 0;
+}
+
 static void
 summary(const char *path, struct h2_newfs_opts *no)
 {
@@ -192,6 +309,7 @@ main(int argc, char **argv)
 	struct h2_newfs_opts no;
 	struct h2_dev *dev;
 	struct timeval tv;
+	const char *tree = NULL;
 	int ch, rnd, i, error, nolabel = 0;
 
 	memset(&no, 0, sizeof(no));
@@ -236,10 +354,31 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (optind + 1 != argc)
+	if (optind + 1 != argc && optind + 2 != argc)
 		usage();
 	if (no.no_nlabels == 1 && !nolabel)
 		no.no_labels[no.no_nlabels++] = "DATA";
+	if (optind + 2 == argc) {
+		struct stat st;
+
+		tree = argv[optind + 1];
+		if (stat(tree, &st) != 0 || !S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "newfs_hammer2: %s: %s\n", tree,
+			    errno && !S_ISDIR(st.st_mode) ? strerror(errno) :
+							    "not a directory");
+			return 1;
+		}
+		if (no.no_size == 0 && stat(argv[optind], &st) != 0) {
+			uint64_t need = 0;
+
+			if ((error = tree_bytes(tree, 0, &need)) != 0) {
+				fprintf(stderr, "newfs_hammer2: %s: %s\n", tree,
+				    strerror(-error));
+				return 1;
+			}
+			no.no_size = size_for(need);
+		}
+	}
 	if (!prepare(argv[optind], no.no_size))
 		no.no_flags |= H2_NEWFS_ZERO;
 	if ((rnd = open("/dev/urandom", O_RDONLY)) < 0) {
@@ -269,5 +408,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	summary(argv[optind], &no);
+	if (tree != NULL)
+		return populate(argv[optind],
+		    no.no_labels[no.no_nlabels > 1 ? 1 : 0], tree);
 	return 0;
 }

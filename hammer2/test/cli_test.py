@@ -6,7 +6,12 @@ exactly (bytes, directories, the symlink); cat, ls, stat, pfs-list,
 volhdr and show print what the images hold; fsck_hammer2 exits 0 on each
 image, 1 on a copy with one flipped data byte, 2 when it cannot run;
 newfs_hammer2 makes volumes that fsck finds clean, with the PFSs and
-methods asked for, and refuses bad options.
+methods asked for, and refuses bad options; newfs_hammer2 IMAGE DIR
+populates a volume from the reference tree and from a tree of special
+cases (hard links, FIFOs, sockets, long names, holes), reads back exactly,
+and refuses bad trees cleanly; the write commands (put, rm, mkdir,
+setcomp, snapshot, pfs-create, pfs-delete, bulkfree) do what they say,
+leave fsck clean, and when they fail leave the image untouched.
 
     cli_test.py HAMMER2 FSCK_HAMMER2 NEWFS_HAMMER2 IMG_DIR MANIFEST
 """
@@ -197,6 +202,157 @@ with tempfile.TemporaryDirectory() as tmp:
     run(NEWFS, "-L", "x/y", img, rc=1)
     run(NEWFS, "-L", "a", "-L", "b", "-L", "c", "-L", "d", img, rc=1)
     run(NEWFS, os.path.join(tmp, "missing.img"), rc=1)
+
+# ---- populating from a host tree ----
+
+def digest(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def fsck_clean(img, what):
+    out = run(FSCK, img).decode()
+    expect(" 0 problems" in out, "%s: fsck: %s" % (what, out[-600:]))
+
+
+TREE = os.path.join(IMG_DIR, "tree")
+with tempfile.TemporaryDirectory() as tmp:
+    img = os.path.join(tmp, "pop.img")
+    out = run(NEWFS, img, TREE).decode()
+    expect("populated from" in out and "2026 files" in out,
+           "newfs populate: %s" % out[-300:])
+    fsck_clean(img, "populated")
+    got = os.path.join(tmp, "got")
+    run(HAMMER2, "-s", img, "get", "/", got)
+    expect(tree_of(got) == tree_of(TREE), "populated tree differs")
+    st = run(HAMMER2, "-s", img, "stat", "sizes/rand-65537").decode()
+    want = os.stat(os.path.join(TREE, "sizes/rand-65537"))
+    expect("size       65537" in st and
+           "mode       %04o" % (want.st_mode & 0o7777) in st,
+           "populate keeps sizes and modes: %s" % st)
+
+    # Special cases: hard links, FIFO, socket, long names, holes, a
+    # dangling symlink, an empty directory, zstd.
+    sp = os.path.join(tmp, "special")
+    os.makedirs(os.path.join(sp, "empty"))
+    os.makedirs(os.path.join(sp, "x" * 255))
+    with open(os.path.join(sp, "x" * 255, "y" * 200), "wb") as f:
+        f.write(b"long names\n")
+    with open(os.path.join(sp, "holes"), "wb") as f:
+        f.write(b"start")
+        f.seek(5 << 20)
+        f.write(b"end")
+    with open(os.path.join(sp, "hl1"), "wb") as f:
+        f.write(os.urandom(100000))
+    os.link(os.path.join(sp, "hl1"), os.path.join(sp, "empty", "hl2"))
+    os.mkfifo(os.path.join(sp, "fifo"))
+    import socket
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(os.path.join(sp, "sock"))
+    os.symlink("no/such/target", os.path.join(sp, "dangling"))
+    img2 = os.path.join(tmp, "sp.img")
+    out = run(NEWFS, "-C", "zstd", "-L", "STUFF", img2, sp).decode()
+    sock.close()
+    expect("1 hard links" in out and "3 others" in out,
+           "special populate: %s" % out[-300:])
+    fsck_clean(img2, "special")
+    got2 = os.path.join(tmp, "got2")
+    run(HAMMER2, "-s", img2 + "@STUFF", "get", "/", got2)
+    for rel in ("holes", "hl1", "empty/hl2", "x" * 255 + "/" + "y" * 200):
+        expect(digest(os.path.join(sp, rel)) ==
+               digest(os.path.join(got2, rel)), "special: %s" % rel[:20])
+    expect(os.readlink(os.path.join(got2, "dangling")) == "no/such/target",
+           "dangling symlink")
+    st = run(HAMMER2, "-s", img2 + "@STUFF", "stat", "hl1").decode()
+    expect("nlinks     2" in st and "comp_algo  zstd" in st,
+           "hard link and zstd: %s" % st)
+    ls = run(HAMMER2, "-s", img2 + "@STUFF", "ls", "/").decode()
+    expect("\np" in "\n" + ls and "\ns" in "\n" + ls, "fifo, socket: %s" % ls)
+
+    # Bad trees and arguments: refused; a tree that does not fit leaves
+    # a valid, empty volume.
+    run(NEWFS, os.path.join(tmp, "n1.img"), os.path.join(tmp, "nope"), rc=1)
+    expect(not os.path.exists(os.path.join(tmp, "n1.img")),
+           "no image made for a missing tree")
+    run(NEWFS, os.path.join(tmp, "n2.img"), os.path.join(sp, "hl1"), rc=1)
+    big = os.path.join(tmp, "bigtree")
+    os.makedirs(big)
+    with open(os.path.join(big, "r"), "wb") as f:
+        f.write(os.urandom(50 << 20))
+    small = os.path.join(tmp, "small.img")
+    err = subprocess.run([NEWFS, "-s", "64m", small, big],
+                         capture_output=True)
+    expect(err.returncode == 1 and b"too small" in err.stderr,
+           "tree too big: %r" % err.stderr[-300:])
+    fsck_clean(small, "too small")
+    expect(run(HAMMER2, "-s", small, "ls", "/") == b"",
+           "a failed populate leaves an empty volume")
+    deep = os.path.join(tmp, "deep")
+    os.makedirs(os.path.join(deep, *(["d"] * 300)))
+    err = subprocess.run([NEWFS, os.path.join(tmp, "deep.img"), deep],
+                         capture_output=True)
+    expect(err.returncode == 1 and b"too deep" in err.stderr,
+           "deep tree: %r" % err.stderr[-300:])
+
+# ---- the write commands ----
+
+with tempfile.TemporaryDirectory() as tmp:
+    img = os.path.join(tmp, "w.img")
+    run(NEWFS, "-s", "256m", img)
+    run(HAMMER2, "-s", img, "mkdir", "-p", "/a/b/c")
+    run(HAMMER2, "-s", img, "mkdir", "/a", rc=1)
+    run(HAMMER2, "-s", img, "put", os.path.join(TREE, "big"), "/a/b")
+    run(HAMMER2, "-s", img, "put", os.path.join(TREE, "tiny.txt"))
+    run(HAMMER2, "-s", img, "put", os.path.join(TREE, "sizes/text-1024"),
+        "/tiny.txt")  # replaces a file
+    expect(run(HAMMER2, "-s", img, "cat", "/tiny.txt") ==
+           open(os.path.join(TREE, "sizes/text-1024"), "rb").read(),
+           "put replaces")
+    expect(digest(os.path.join(TREE, "big/random-1m.bin")) ==
+           hashlib.sha256(run(HAMMER2, "-s", img, "cat",
+                              "/a/b/big/random-1m.bin")).hexdigest(),
+           "put into a directory")
+    run(HAMMER2, "-s", img, "setcomp", "zlib:9", "/a")
+    run(HAMMER2, "-s", img, "setcomp", "lzma", "/a", rc=1)
+    run(HAMMER2, "-s", img, "setcheck", "sha192", "/a")
+    run(HAMMER2, "-s", img, "put", os.path.join(TREE, "big/text-12m.txt"),
+        "/a/t")
+    show = run(HAMMER2, "-s", img, "show").decode()
+    expect("check=sha192 comp=zlib" in show, "setcomp/setcheck apply")
+    snap = run(HAMMER2, "-s", img, "snapshot").decode().strip()
+    expect(snap.startswith("DATA."), "default snapshot name %r" % snap)
+    run(HAMMER2, "-s", img, "snapshot", "s1")
+    run(HAMMER2, "-s", img, "snapshot", "s1", rc=1)
+    run(HAMMER2, "-s", img, "rm", "/a", rc=1)      # not empty
+    run(HAMMER2, "-s", img, "rm", "-r", "/a")
+    run(HAMMER2, "-s", img, "rm", "/tiny.txt")
+    run(HAMMER2, "-s", img, "rm", "/tiny.txt", rc=1)
+    expect(run(HAMMER2, "-s", img, "ls", "/") == b"", "all removed")
+    expect(b"random-1m.bin" in run(HAMMER2, "-s", img + "@s1", "ls",
+                                   "/a/b/big"), "the snapshot keeps it")
+    run(HAMMER2, "-s", img, "pfs-create", "NEW")
+    run(HAMMER2, "-s", img, "pfs-create", "NEW", rc=1)
+    run(HAMMER2, "-s", img, "pfs-delete", "s1")
+    run(HAMMER2, "-s", img, "pfs-delete", snap)
+    run(HAMMER2, "-s", img, "pfs-delete", "nope", rc=1)
+    pl = run(HAMMER2, "-s", img, "pfs-list").decode()
+    expect(" NEW\n" in pl and " s1\n" not in pl, "pfs-list: %s" % pl)
+    b1 = run(HAMMER2, "-s", img, "bulkfree").decode()
+    b2 = run(HAMMER2, "-s", img, "bulkfree").decode()
+    freed = int(b2.split(" freed")[0].split()[-1])
+    expect(freed > 300, "second bulkfree frees: %s" % b2)
+    fsck_clean(img, "after the write commands")
+    # A failed command leaves the image byte for byte as it was.
+    before = digest(img)
+    run(HAMMER2, "-s", img, "put", os.path.join(tmp, "missing"), rc=1)
+    run(HAMMER2, "-s", img, "mkdir", "/x/y/z", rc=1)
+    run(HAMMER2, "-s", img, "rm", "/nothing", rc=1)
+    run(HAMMER2, "-z", "0", "-s", img, "mkdir", "/q", rc=1)
+    run(HAMMER2, "-s", img, "put", rc=1)
+    expect(digest(img) == before, "failed commands changed the image")
 
 if failures:
     print("\n".join(failures))

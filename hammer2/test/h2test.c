@@ -42,23 +42,45 @@ struct ov_page {
 	struct ov_page *op_next;
 };
 
+struct ov_rec { /* a write not yet flushed (hold mode) */
+	struct ov_rec *r_next;
+	uint64_t r_off;
+	size_t r_len;
+	uint8_t *r_data;
+};
+
 struct ov {
 	struct h2_dev ov_dev;
 	struct h2_dev *ov_base;
-	struct ov_page *ov_hash[OV_SLOTS];
+	struct ov_page *ov_hash[OV_SLOTS];  /* durable pages */
+	struct ov_page *ov_vhash[OV_SLOTS]; /* pages with held writes */
+	struct ov_rec *ov_recs, **ov_rtail;
+	uint64_t ov_nrecs;
+	int ov_hold;
+	int ov_dead;
 	uint64_t ov_reads;
 	uint64_t ov_fail_at;
+	uint64_t ov_writes, ov_wfail_at;
+	uint64_t ov_ops, ov_die_at; /* writes + flushes */
+	uint64_t ov_flushes;
+	char ov_base_path[4096];
 };
+
+static struct ov_page *
+ov_find_in(struct ov_page **hash, uint64_t index)
+{
+	struct ov_page *p;
+
+	for (p = hash[index % OV_SLOTS]; p != NULL; p = p->op_next)
+		if (p->op_index == index)
+			return p;
+	return NULL;
+}
 
 static struct ov_page *
 ov_find(struct ov *ov, uint64_t index)
 {
-	struct ov_page *p;
-
-	for (p = ov->ov_hash[index % OV_SLOTS]; p != NULL; p = p->op_next)
-		if (p->op_index == index)
-			return p;
-	return NULL;
+	return ov_find_in(ov->ov_hash, index);
 }
 
 /* Read page bytes as the base sees them (zeros past its end). */
@@ -105,7 +127,8 @@ ov_read(struct h2_dev *dev, uint64_t off, void *buf, size_t len)
 	while (len > 0) {
 		poff = off % OV_PAGE;
 		n = OV_PAGE - poff < len ? OV_PAGE - poff : len;
-		if ((p = ov_find(ov, off / OV_PAGE)) != NULL)
+		if ((p = ov_find_in(ov->ov_vhash, off / OV_PAGE)) != NULL ||
+		    (p = ov_find(ov, off / OV_PAGE)) != NULL)
 			memcpy(buf, p->op_data + poff, n);
 		else
 			ov_base_read(ov, off, buf, n);
@@ -116,16 +139,201 @@ ov_read(struct h2_dev *dev, uint64_t off, void *buf, size_t len)
 	return 0;
 }
 
+/* Copy buf into the pages of hash (made from what reads see now). */
+static void
+ov_store(struct ov *ov, struct ov_page **hash, uint64_t off, const void *buf,
+    size_t len)
+{
+	struct ov_page *p;
+	size_t n, poff;
+
+	while (len > 0) {
+		poff = off % OV_PAGE;
+		n = OV_PAGE - poff < len ? OV_PAGE - poff : len;
+		if ((p = ov_find_in(hash, off / OV_PAGE)) == NULL) {
+			p = calloc(1, sizeof(*p));
+			p->op_index = off / OV_PAGE;
+			p->op_data = malloc(OV_PAGE);
+			ov_read(&ov->ov_dev, p->op_index * OV_PAGE, p->op_data,
+			    OV_PAGE);
+			ov->ov_reads--;
+			p->op_next = hash[p->op_index % OV_SLOTS];
+			hash[p->op_index % OV_SLOTS] = p;
+		}
+		memcpy(p->op_data + poff, buf, n);
+		buf = (const char *)buf + n;
+		off += n;
+		len -= n;
+	}
+}
+
+static void
+ov_free_hash(struct ov_page **hash)
+{
+	struct ov_page *p, *next;
+	int i;
+
+	for (i = 0; i < OV_SLOTS; i++) {
+		for (p = hash[i]; p != NULL; p = next) {
+			next = p->op_next;
+			free(p->op_data);
+			free(p);
+		}
+		hash[i] = NULL;
+	}
+}
+
+/* Does this write or flush kill the device (power cut)? */
+static int
+ov_op_dies(struct ov *ov)
+{
+	if (ov->ov_dead)
+		return 1;
+	if (++ov->ov_ops == ov->ov_die_at)
+		ov->ov_dead = 1;
+	return ov->ov_dead;
+}
+
 static int
 ov_write(struct h2_dev *dev, uint64_t off, const void *buf, size_t len)
 {
-	return h2t_ov_poke(dev, off, buf, len);
+	struct ov *ov = dev->d_priv;
+	struct ov_rec *r;
+	uint64_t saved;
+
+	if (off > dev->d_size || dev->d_size - off < len)
+		return -EIO;
+	if (ov_op_dies(ov))
+		return -EIO;
+	if (++ov->ov_writes == ov->ov_wfail_at)
+		return -EIO;
+	if (!ov->ov_hold)
+		return h2t_ov_poke(dev, off, buf, len);
+	r = calloc(1, sizeof(*r));
+	r->r_off = off;
+	r->r_len = len;
+	r->r_data = malloc(len);
+	memcpy(r->r_data, buf, len);
+	*ov->ov_rtail = r;
+	ov->ov_rtail = &r->r_next;
+	ov->ov_nrecs++;
+	saved = ov->ov_fail_at;
+	ov->ov_fail_at = 0;
+	ov_store(ov, ov->ov_vhash, off, buf, len);
+	ov->ov_fail_at = saved;
+	return 0;
+}
+
+static void
+ov_drop_recs(struct ov *ov)
+{
+	struct ov_rec *r, *next;
+
+	for (r = ov->ov_recs; r != NULL; r = next) {
+		next = r->r_next;
+		free(r->r_data);
+		free(r);
+	}
+	ov->ov_recs = NULL;
+	ov->ov_rtail = &ov->ov_recs;
+	ov->ov_nrecs = 0;
+	ov_free_hash(ov->ov_vhash);
 }
 
 static int
 ov_flush(struct h2_dev *dev)
 {
+	struct ov *ov = dev->d_priv;
+	struct ov_rec *r;
+
+	if (ov_op_dies(ov))
+		return -EIO;
+	ov->ov_flushes++;
+	for (r = ov->ov_recs; r != NULL; r = r->r_next)
+		h2t_ov_poke(dev, r->r_off, r->r_data, r->r_len);
+	ov_drop_recs(ov);
 	return 0;
+}
+
+void
+h2t_ov_hold(struct h2_dev *dev, int on)
+{
+	struct ov *ov = dev->d_priv;
+
+	if (!on && ov->ov_hold)
+		ov_flush(dev);
+	ov->ov_hold = on;
+}
+
+void
+h2t_ov_die_at(struct h2_dev *dev, uint64_t n)
+{
+	struct ov *ov = dev->d_priv;
+
+	ov->ov_die_at = n ? ov->ov_ops + n : 0;
+}
+
+void
+h2t_ov_fail_write(struct h2_dev *dev, uint64_t n)
+{
+	struct ov *ov = dev->d_priv;
+
+	ov->ov_wfail_at = n ? ov->ov_writes + n : 0;
+}
+
+void
+h2t_ov_counts(struct h2_dev *dev, uint64_t *writes, uint64_t *flushes,
+    uint64_t *held)
+{
+	struct ov *ov = dev->d_priv;
+
+	if (writes != NULL)
+		*writes = ov->ov_writes;
+	if (flushes != NULL)
+		*flushes = ov->ov_flushes;
+	if (held != NULL)
+		*held = ov->ov_nrecs;
+}
+
+int
+h2t_ov_dead(struct h2_dev *dev)
+{
+	return ((struct ov *)dev->d_priv)->ov_dead;
+}
+
+uint64_t
+h2t_ov_cut(struct h2_dev *dev, uint64_t seed)
+{
+	struct ov *ov = dev->d_priv;
+	uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1, torn = 0;
+	struct ov_rec *r;
+	size_t s;
+
+	for (r = ov->ov_recs; r != NULL; r = r->r_next) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		switch (x % 3) {
+		case 0: /* reached the media */
+			h2t_ov_poke(dev, r->r_off, r->r_data, r->r_len);
+			break;
+		case 1: /* lost */
+			break;
+		default: /* torn: some 512-byte sectors made it */
+			torn++;
+			for (s = 0; s < r->r_len; s += 512) {
+				x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+				if (x & 1)
+					h2t_ov_poke(dev, r->r_off + s,
+					    r->r_data + s,
+					    r->r_len - s < 512 ? r->r_len - s :
+								 512);
+			}
+			break;
+		}
+	}
+	ov_drop_recs(ov);
+	ov->ov_dead = 0;
+	ov->ov_die_at = 0;
+	return torn;
 }
 
 static const struct h2_dev_ops ov_ops = { ov_read, ov_write, ov_flush };
@@ -139,10 +347,45 @@ h2t_ov_open(const char *path, uint64_t vsize)
 		free(ov);
 		return NULL;
 	}
+	snprintf(ov->ov_base_path, sizeof(ov->ov_base_path), "%s", path);
 	ov->ov_dev.d_ops = &ov_ops;
 	ov->ov_dev.d_priv = ov;
+	ov->ov_rtail = &ov->ov_recs;
 	ov->ov_dev.d_size = vsize ? vsize : ov->ov_base->d_size;
 	return &ov->ov_dev;
+}
+
+struct h2_dev *
+h2t_ov_clone(struct h2_dev *dev)
+{
+	struct ov *ov = dev->d_priv, *c = calloc(1, sizeof(*c));
+	struct ov_page *p, *q;
+	int i;
+
+	memcpy(c, ov, sizeof(*c));
+	c->ov_dev.d_priv = c;
+	c->ov_rtail = &c->ov_recs;
+	c->ov_recs = NULL;
+	c->ov_nrecs = 0;
+	c->ov_hold = c->ov_dead = 0;
+	c->ov_die_at = c->ov_wfail_at = c->ov_fail_at = 0;
+	memset(c->ov_hash, 0, sizeof(c->ov_hash));
+	memset(c->ov_vhash, 0, sizeof(c->ov_vhash));
+	if (h2_host_open(ov->ov_base_path, 1, &c->ov_base) != 0) {
+		free(c);
+		return NULL;
+	}
+	for (i = 0; i < OV_SLOTS; i++) {
+		for (p = ov->ov_hash[i]; p != NULL; p = p->op_next) {
+			q = calloc(1, sizeof(*q));
+			q->op_index = p->op_index;
+			q->op_data = malloc(OV_PAGE);
+			memcpy(q->op_data, p->op_data, OV_PAGE);
+			q->op_next = c->ov_hash[i];
+			c->ov_hash[i] = q;
+		}
+	}
+	return &c->ov_dev;
 }
 
 void
@@ -170,6 +413,7 @@ h2t_ov_close(struct h2_dev *dev)
 	if (dev == NULL)
 		return;
 	ov = dev->d_priv;
+	ov_drop_recs(ov);
 	h2t_ov_reset(dev);
 	h2_host_close(ov->ov_base);
 	free(ov);
@@ -725,4 +969,96 @@ h2t_log_stop(void)
 	free(cap.c_lines);
 	cap.c_lines = NULL;
 	cap.c_count = 0;
+}
+
+/* ---- volumes in memory ---- */
+
+struct h2_dev *
+h2t_mem_newfs(uint64_t size, uint8_t comp, uint8_t check)
+{
+	struct h2_newfs_opts no;
+	struct h2_dev *dev = h2t_ov_open("/dev/null", size);
+	int i;
+
+	if (dev == NULL)
+		return NULL;
+	memset(&no, 0, sizeof(no));
+	no.no_labels[0] = "LOCAL";
+	no.no_labels[1] = "DATA";
+	no.no_nlabels = 2;
+	no.no_comp = comp;
+	no.no_check = check;
+	no.no_time_us = 1767225600ull * 1000000;
+	memset(&no.no_fsid, 1, sizeof(no.no_fsid));
+	memset(&no.no_sup_clid, 2, sizeof(no.no_sup_clid));
+	memset(&no.no_sup_fsid, 3, sizeof(no.no_sup_fsid));
+	for (i = 0; i < HAMMER2_SET_COUNT; i++) {
+		memset(&no.no_pfs_clid[i], 0x10 + i, sizeof(no.no_pfs_clid[i]));
+		memset(&no.no_pfs_fsid[i], 0x20 + i, sizeof(no.no_pfs_fsid[i]));
+	}
+	if (h2_newfs(dev, &no) != 0) {
+		h2t_ov_close(dev);
+		return NULL;
+	}
+	return dev;
+}
+
+int
+h2t_vol_mount(struct h2t_vol *v, struct h2_dev *dev, unsigned flags,
+    const char *pfs)
+{
+	struct h2_mount_opts mo = { H2_ZONE_BEST, flags };
+	int error;
+
+	memset(v, 0, sizeof(*v));
+	v->v_dev = dev;
+	if ((error = h2_mount(dev, &mo, &v->v_mp)) != 0)
+		return error;
+	if ((error = h2_pfs_open(v->v_mp, pfs, &v->v_pfs)) != 0)
+		goto fail;
+	error = h2_iget(v->v_pfs, h2_pfs_root(v->v_pfs)->meta.inum, &v->v_root);
+	if (error == 0)
+		return 0;
+	h2_pfs_close(v->v_pfs);
+fail:
+	h2_unmount(v->v_mp);
+	memset(v, 0, sizeof(*v));
+	return error;
+}
+
+void
+h2t_vol_umount(struct h2t_vol *v)
+{
+	h2_iput(v->v_root);
+	h2_pfs_close(v->v_pfs);
+	h2_unmount(v->v_mp);
+	v->v_root = NULL;
+	v->v_pfs = NULL;
+	v->v_mp = NULL;
+}
+
+static void
+fsck_print(void *arg, int sev, const char *msg)
+{
+	if (sev == H2_FSCK_PROBLEM || (arg != NULL && sev == H2_FSCK_WARNING))
+		fprintf(stderr, "fsck: %s\n", msg);
+}
+
+uint64_t
+h2t_fsck_problems(struct h2_dev *dev, int warnings_too)
+{
+	struct h2_fsck_result r;
+
+	if (h2_fsck(dev, H2_FSCK_ALLZONES, fsck_print,
+		warnings_too ? (void *)1 : NULL, &r) != 0)
+		return (uint64_t)-1;
+	return r.fr_problems + (warnings_too ? r.fr_warnings : 0);
+}
+
+struct h2_inode *
+h2t_path(struct h2_pfs *pfs, const char *path)
+{
+	struct h2_inode *ip;
+
+	return h2_namei(pfs, path, 0, &ip) == 0 ? ip : NULL;
 }

@@ -40,11 +40,31 @@ void h2t_ov_close(struct h2_dev *dev);
 int h2t_ov_poke(struct h2_dev *dev, uint64_t off, const void *buf, size_t len);
 int h2t_ov_peek(struct h2_dev *dev, uint64_t off, void *buf, size_t len);
 void h2t_ov_flip(struct h2_dev *dev, uint64_t off, int bit);
+/* An independent copy of the device as it is now (held writes aside). */
+struct h2_dev *h2t_ov_clone(struct h2_dev *dev);
 /* Drop every change made by poke/flip. */
 void h2t_ov_reset(struct h2_dev *dev);
 /* Fail the n-th read from now (1 = the next); 0 cancels. */
 void h2t_ov_fail_read(struct h2_dev *dev, uint64_t n);
 uint64_t h2t_ov_reads(struct h2_dev *dev);
+/* Fail the n-th write from now (1 = the next) with -EIO; 0 cancels. */
+void h2t_ov_fail_write(struct h2_dev *dev, uint64_t n);
+
+/*
+ * Power loss. In hold mode writes are kept back (reads see them) until a
+ * flush makes them durable, as a disk's write cache does. h2t_ov_die_at(n)
+ * kills the device at its n-th write or flush from now: that one and every
+ * later write or flush fail. h2t_ov_cut then decides, seeded, what the
+ * held writes did when the power went: each reached the media, was lost,
+ * or was torn (a random subset of its 512-byte sectors landed); it
+ * returns how many were torn and revives the device.
+ */
+void h2t_ov_hold(struct h2_dev *dev, int on);
+void h2t_ov_die_at(struct h2_dev *dev, uint64_t n);
+int h2t_ov_dead(struct h2_dev *dev);
+uint64_t h2t_ov_cut(struct h2_dev *dev, uint64_t seed);
+void h2t_ov_counts(struct h2_dev *dev, uint64_t *writes, uint64_t *flushes,
+    uint64_t *held);
 
 /* ---- raw tree ---- */
 
@@ -130,6 +150,30 @@ void h2t_log_capture(void);
 int h2t_log_count(const char *needle);
 /* Stop capturing and forget the lines. */
 void h2t_log_stop(void);
+
+/* ---- volumes in memory ---- */
+
+/* A new volume (labels LOCAL and DATA, fixed ids) on an overlay of size
+ * bytes over nothing; NULL on failure. */
+struct h2_dev *h2t_mem_newfs(uint64_t size, uint8_t comp, uint8_t check);
+
+struct h2t_vol {
+	struct h2_dev *v_dev;
+	struct h2_mount *v_mp;
+	struct h2_pfs *v_pfs;
+	struct h2_inode *v_root;
+};
+
+/* Mount dev (H2_MNT_* flags), open PFS pfs and its root directory. */
+int h2t_vol_mount(struct h2t_vol *v, struct h2_dev *dev, unsigned flags,
+    const char *pfs);
+/* Drop the root, close the PFS, unmount (no flush). */
+void h2t_vol_umount(struct h2t_vol *v);
+/* fsck every header's tree: problems (and warnings if asked), printed;
+ * (uint64_t)-1 if fsck could not run. */
+uint64_t h2t_fsck_problems(struct h2_dev *dev, int warnings_too);
+/* The inode at path (not following a final symlink), or NULL. */
+struct h2_inode *h2t_path(struct h2_pfs *pfs, const char *path);
 
 /* Read a whole file through the library (malloc'd, *lenp bytes). */
 int h2t_read_all(struct h2_inode *ip, uint8_t **bufp, size_t *lenp);

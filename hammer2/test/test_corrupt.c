@@ -7,6 +7,10 @@
  * best of four volume headers is chosen by CRC and mirror_tid; a device
  * smaller than its volume is refused; an I/O error or allocation failure at
  * every step of a mount-and-read fails that step cleanly without leaks.
+ * The write path on damaged images: a writable mount of an image with a
+ * flipped bit in any kind of block (the freemap too) takes creates,
+ * writes, truncates, renames, unlinks and a flush, each succeeding or
+ * failing with an error, never crashing or leaking.
  */
 #include <check.h>
 #include <stdio.h>
@@ -148,6 +152,98 @@ END_TEST
 START_TEST(test_bitflips_zlib_iscsi32)
 {
 	bitflips(H2T_IMG_ZLIB, 2);
+}
+END_TEST
+
+/* Modifications all over a (damaged) volume; errors are fine. */
+static void
+modify_everywhere(struct h2_dev *dev)
+{
+	static const char *files[] = { "tiny.txt", "big/text-12m.txt",
+		"big/random-1m.bin", "sizes/rand-65537", "names/a.b-c_d~e",
+		"d0/d1/d2/d3/d4/d5/d6/d7/d8/d9/deep.txt" };
+	struct h2_mount_opts mo = { H2_ZONE_BEST, H2_MNT_RDWR };
+	struct h2_inode *root, *ip, *dir;
+	struct h2_mount *mp;
+	struct h2_pfs *pfs;
+	char name[16];
+	unsigned i;
+
+	if (h2_mount(dev, &mo, &mp) != 0)
+		return;
+	if (h2_pfs_open(mp, "DATA", &pfs) != 0)
+		goto out;
+	if (h2_iget(pfs, 1, &root) != 0)
+		goto out_pfs;
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (h2_namei(pfs, files[i], 0, &ip) != 0)
+			continue;
+		h2_write(ip, 70000, "overwritten", 11);
+		h2_truncate(ip, 100000);
+		h2_iput(ip);
+	}
+	for (i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "new%u", i);
+		h2_create(root, name, strlen(name), HAMMER2_OBJTYPE_REGFILE,
+		    0644, NULL);
+	}
+	if (h2_namei(pfs, "many", 0, &dir) == 0) {
+		for (i = 0; i < 2000; i += 37) {
+			snprintf(name, sizeof(name), "f%05u", i);
+			h2_unlink(dir, name, strlen(name));
+			h2_rename(dir, name, strlen(name), root, name,
+			    strlen(name));
+		}
+		h2_iput(dir);
+	}
+	h2_rename(root, "names", 5, root, "renamed", 7);
+	h2_mkdir(root, "newdir", 6, 0755, NULL);
+	h2_flush(mp);
+	h2_iput(root);
+out_pfs:
+	h2_pfs_close(pfs);
+out:
+	h2_unmount(mp);
+}
+
+START_TEST(test_writes_on_damaged_images)
+{
+	struct h2_dev *dev = h2t_ov_open(h2t_img(H2T_IMG_LZ4), 0);
+	struct hammer2_volume_data *vd = malloc(sizeof(*vd));
+	const struct hammer2_blockref *b;
+	struct h2t_tree t;
+	int picks[64], n, k, pfs;
+	uint64_t off;
+
+	ck_assert_ptr_nonnull(dev);
+	ck_assert_int_eq(h2t_tree_build(dev, &t), 0);
+	ck_assert_int_ge(pfs = h2t_find_pfs(&t, "DATA"), 0);
+	n = pick_nodes(&t, pfs, 4, picks, 7);
+	h2t_log_capture();
+	for (k = 0; k < n; k++) {
+		b = &t.t_nodes[picks[k]].n_bref;
+		off = (b->data_off & HAMMER2_OFF_MASK) +
+		    (uint64_t)(random() % block_len(b));
+		h2t_ov_flip(dev, off, (int)(random() % 8));
+		modify_everywhere(dev);
+		h2t_ov_reset(dev);
+		ck_assert_uint_eq(h2_host_alloc_live(), live0);
+	}
+	/* The freemap leaf: allocation fails, the mount fails cleanly. */
+	h2t_ov_peek(dev, 0, vd, sizeof(*vd));
+	for (k = 0; k < 4; k++) {
+		off = (vd->freemap_blockset.blockref[0].data_off &
+			  HAMMER2_OFF_MASK) +
+		    (uint64_t)(random() % 32768);
+		h2t_ov_flip(dev, off, k);
+		modify_everywhere(dev);
+		h2t_ov_reset(dev);
+		ck_assert_uint_eq(h2_host_alloc_live(), live0);
+	}
+	h2t_log_stop();
+	h2t_tree_free(&t);
+	h2t_ov_close(dev);
+	free(vd);
 }
 END_TEST
 
@@ -454,6 +550,7 @@ corrupt_suite(void)
 	tcase_add_test(tc, test_bitflips_lz4_xxhash64);
 	tcase_add_test(tc, test_bitflips_zlib_iscsi32);
 	tcase_add_test(tc, test_damage_is_contained);
+	tcase_add_test(tc, test_writes_on_damaged_images);
 	tcase_add_test(tc, test_flips_in_free_space);
 	tcase_add_test(tc, test_volhdr_flips);
 	tcase_add_test(tc, test_best_of_four_headers);

@@ -389,9 +389,35 @@ START_TEST(test_bad_header_copies)
 	uint64_t vsize = HAMMER2_ZONE_BYTES64 + HAMMER2_VOLUME_BYTES;
 	struct hammer2_volume_data *vd = malloc(sizeof(*vd));
 	struct h2_fsck_result r;
+	int z;
 
+	/* Four slots (the image's header in each): damage to slot 2 is a
+	 * problem; damage to slot 1, the one the next flush after slot 0
+	 * writes, is what an interrupted header write leaves: a warning. */
 	h2t_tree_free(&tree);
 	h2t_ov_close(dev);
+	dev = h2t_ov_open(h2t_img(H2T_IMG_LZ4),
+	    3 * HAMMER2_ZONE_BYTES64 + HAMMER2_VOLUME_BYTES);
+	ck_assert_int_eq(h2t_tree_build(dev, &tree), 0);
+	h2t_ov_peek(dev, 0, vd, sizeof(*vd));
+	vd->volu_size = 3 * HAMMER2_ZONE_BYTES64 + HAMMER2_VOLUME_BYTES;
+	h2_volhdr_seal(vd);
+	for (z = 0; z < 4; z++)
+		h2t_ov_poke(dev, z * HAMMER2_ZONE_BYTES64, vd, sizeof(*vd));
+	vd->reserved9000[5] ^= 1;
+	h2t_ov_poke(dev, 2 * HAMMER2_ZONE_BYTES64, vd, sizeof(*vd));
+	expect_problem("volume header 2: volume header CRC mismatch");
+	vd->reserved9000[5] ^= 1;
+	h2t_ov_poke(dev, 2 * HAMMER2_ZONE_BYTES64, vd, sizeof(*vd));
+	vd->reserved9000[5] ^= 1;
+	h2t_ov_poke(dev, HAMMER2_ZONE_BYTES64, vd, sizeof(*vd));
+	r = fsck(0);
+	ck_assert_uint_eq(r.fr_problems, 0);
+	ck_assert_uint_eq(r.fr_warnings, 1);
+	h2t_tree_free(&tree);
+	h2t_ov_close(dev);
+
+	/* A bad copy past the volume's own size (no flush writes there). */
 	dev = h2t_ov_open(h2t_img(H2T_IMG_LZ4), vsize);
 	ck_assert_int_eq(h2t_tree_build(dev, &tree), 0);
 	h2t_ov_peek(dev, 0, vd, sizeof(*vd));
