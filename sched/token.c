@@ -10,6 +10,11 @@
  * already holds (exclusively or shared) again; releases go in reverse.
  *
  * A token held exclusively by this thread may also be taken shared by it.
+ *
+ * Only compare-and-swap takes a token, and only its holders' releases
+ * decrement it: a thread that finds a token held exclusively by another
+ * leaves t_count alone, so the exclusive holder releases with a plain
+ * store (one locked instruction per uncontended get/release pair).
  */
 #include "sched/sched.h"
 #include "sched/sched_internal.h"
@@ -74,14 +79,14 @@ try_ref(struct lwkt_tokref *ref, struct thread *td)
 		}
 		return false;
 	}
-	if (!(c & TOK_EXCLUSIVE) || owned_by(tok, td)) {
-		c = __atomic_fetch_add(&tok->t_count, TOK_INCR,
-		    __ATOMIC_ACQUIRE);
-		if (!(c & TOK_EXCLUSIVE) || owned_by(tok, td))
-			return true;
-		__atomic_sub_fetch(&tok->t_count, TOK_INCR, __ATOMIC_RELEASE);
-	}
-	return false;
+	/* Never written while another thread holds it exclusively, so that
+	 * holder can release with a plain store. */
+	do {
+		if ((c & TOK_EXCLUSIVE) && !owned_by(tok, td))
+			return false;
+	} while (!__atomic_compare_exchange_n(&tok->t_count, &c, c + TOK_INCR,
+	    false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED));
+	return true;
 }
 
 static void
@@ -90,9 +95,12 @@ release_ref(struct lwkt_tokref *ref)
 	struct lwkt_token *tok = ref->tr_tok;
 
 	if (tok->t_ref == ref) {
+		/* The holder's own shared holds went first (reverse order),
+		 * and nobody else writes t_count meanwhile: a store is enough,
+		 * no locked instruction. */
+		KKASSERT(tok->t_count == TOK_EXCLUSIVE);
 		tok->t_ref = NULL;
-		__atomic_and_fetch(&tok->t_count, ~TOK_EXCLUSIVE,
-		    __ATOMIC_RELEASE);
+		__atomic_store_n(&tok->t_count, 0, __ATOMIC_RELEASE);
 	} else {
 		long c = __atomic_fetch_sub(&tok->t_count, TOK_INCR,
 		    __ATOMIC_RELEASE);
@@ -153,8 +161,6 @@ get(struct lwkt_token *tok, long mode)
 	struct lwkt_tokref *ref;
 
 	KKASSERT(td->td_ntoks < LWKT_MAXTOKENS);
-	if (mode & TOK_EXCLUSIVE)
-		check_upgrade(td, tok);
 	ref = &td->td_toks[td->td_ntoks];
 	ref->tr_tok = tok;
 	ref->tr_mode = mode;
@@ -162,6 +168,13 @@ get(struct lwkt_token *tok, long mode)
 	td->td_ntoks++;
 	if (try_ref(ref, td))
 		return;
+	/* An upgrade fails here (the thread's own shared hold is in the
+	 * way), so it is caught on this slow path only. */
+	if (mode & TOK_EXCLUSIVE) {
+		td->td_ntoks--;
+		check_upgrade(td, tok);
+		td->td_ntoks++;
+	}
 	if (td->td_hardcrit > 0) {
 		td->td_ntoks--;
 		sched_assert_can_block("lwkt_gettoken");
