@@ -11,7 +11,9 @@
  *     write), mirror_tid and modify_tid of this transaction, statistics
  *     recomputed from its block table (embed.stats, leaf_count), its check
  *     code, and its blockref copied into its parent, up to the super-root
- *     set of the volume header.
+ *     set of the volume header. A dirty indirect block whose entries fit
+ *     in its parent is folded into it instead (h2n_fold, DragonFly's
+ *     hammer2_chain_indirect_maintenance), so trees shrink after deletes.
  *  3. The freemap blocks changed by these allocations go to their next
  *     rotating reserved slots (h2_freemap.c).
  *  4. The device is flushed: everything the new header will point to is
@@ -158,6 +160,10 @@ node_stats(struct h2_node *n)
 	    (uint16_t)leaves;
 }
 
+/*
+ * Write n's dirty children, then n. 1 when n was folded into its parent
+ * instead (h2n_fold: the parent's slots changed), 0 when written.
+ */
 static int
 flush_node(struct h2_mount *mp, struct h2_node *n, int depth)
 {
@@ -171,13 +177,18 @@ flush_node(struct h2_mount *mp, struct h2_node *n, int depth)
 		if (n->n_kids[i] == NULL ||
 		    !(n->n_kids[i]->n_flags & H2N_DIRTY))
 			continue;
-		if ((error = flush_node(mp, n->n_kids[i], depth + 1)) != 0)
+		if ((error = flush_node(mp, n->n_kids[i], depth + 1)) < 0)
 			return error;
+		/* Folded: n's entries moved, rescan (written are clean). */
+		if (error > 0)
+			i = -1;
 	}
 	if (n->n_flags & H2N_VOLUME) {
 		n->n_flags &= ~H2N_DIRTY;
 		return 0;
 	}
+	if (h2n_fold(mp, n))
+		return 1;
 	node_stats(n);
 	if ((error = h2_alloc(mp, b->type, n->n_bytes, b->key, &doff)) != 0)
 		return error;
@@ -213,7 +224,7 @@ commit(struct h2_mount *mp)
 	struct hammer2_volume_data *vd = mp->m_vol;
 	int zone, error;
 
-	if ((error = flush_node(mp, mp->m_vnode, 0)) != 0)
+	if ((error = flush_node(mp, mp->m_vnode, 0)) < 0)
 		return error;
 	if ((error = h2_fm_flush(mp)) != 0)
 		return error;

@@ -18,7 +18,10 @@
  *     blocks are decoded; names are read and must sit at their hash. Every
  *     block must lie outside the reserved segments and the boot/aux areas,
  *     and, above allocator_beg (below it newfs wrote without the freemap),
- *     the freemap must not call any of its 16 KiB chunks free.
+ *     the freemap must not call any of its 16 KiB chunks free, unless the
+ *     block is newer than the freemap (mirror_tid > freemap_tid, after a
+ *     DragonFly crash): such blocks are "to recover" (counted, one
+ *     warning per tree), since mounting recovers them.
  *     Each leaf is checked in its context: the super-root holds PFS roots,
  *     a PFS root holds the inode index (keys below bit 63) and the root
  *     directory's entries, a directory holds entries, a file holds data.
@@ -73,6 +76,7 @@ struct fsck {
 	uint8_t *f_logic; /* HAMMER2_PBUFSIZE scratch */
 	struct fm_leaf *f_leaves;
 	int f_nleaves, f_leafcap;
+	uint64_t f_recover; /* this tree's blocks newer than the freemap */
 	/* Per PFS. */
 	const char *f_pfs;
 	struct ient *f_itab;
@@ -374,6 +378,18 @@ block_seen(struct fsck *f, const struct hammer2_blockref *b, size_t len)
 		if (state == HAMMER2_BMAP_ALLOCATED ||
 		    state == HAMMER2_BMAP_MAYBEFREE)
 			continue;
+		if (b->mirror_tid > vd->freemap_tid) {
+			/* Written after the freemap's last flush: mount
+			 * recovers it (DragonFly's hammer2_recovery). */
+			f->f_recover++;
+			report(f, H2_FSCK_INFO,
+			    "%s block at 0x%016llx (mirror_tid 0x%llx) is "
+			    "%s in the freemap: to recover",
+			    h2_bref_type_name(b->type), (unsigned long long)off,
+			    (unsigned long long)b->mirror_tid,
+			    state < 0 ? "not covered" : "marked free");
+			return;
+		}
 		report(f, H2_FSCK_PROBLEM,
 		    "%s block at 0x%016llx is %s in the freemap",
 		    h2_bref_type_name(b->type), (unsigned long long)off,
@@ -800,6 +816,26 @@ out:
 
 /* ---- putting it together ---- */
 
+/*
+ * A header whose freemap_tid is behind its mirror_tid is what DragonFly
+ * leaves when it crashes between flushing the tree and the freemap; its
+ * mount (and ours) marks every block newer than freemap_tid allocated.
+ * Such blocks found free are therefore "to recover", not problems.
+ */
+static void
+recover_summary(struct fsck *f, const struct hammer2_volume_data *vd)
+{
+	if (vd->freemap_tid >= vd->mirror_tid)
+		return;
+	f->f_res->fr_recover += f->f_recover;
+	report(f, f->f_recover ? H2_FSCK_WARNING : H2_FSCK_INFO,
+	    "freemap_tid 0x%llx is behind mirror_tid 0x%llx: %llu blocks "
+	    "newer than the freemap are to recover (a writable mount does it)",
+	    (unsigned long long)vd->freemap_tid,
+	    (unsigned long long)vd->mirror_tid,
+	    (unsigned long long)f->f_recover);
+}
+
 static int
 check_zone(struct fsck *f, struct h2_dev *dev, int zone)
 {
@@ -816,8 +852,10 @@ check_zone(struct fsck *f, struct h2_dev *dev, int zone)
 		    zone, error);
 		return 0;
 	}
+	f->f_recover = 0;
 	if ((error = check_freemap(f)) == 0)
 		error = walk_tree(f, h2_sroot(f->f_mp), C_SROOT);
+	recover_summary(f, h2_mount_volhdr(f->f_mp));
 	h2_mount_stats(f->f_mp, &st);
 	if (st.st_unsorted)
 		report(f, H2_FSCK_PROBLEM,

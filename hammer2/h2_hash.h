@@ -6,7 +6,9 @@
  *    value all ones): the ISCSI32 and FREEMAP check methods, the volume
  *    header CRCs and the directory hash. We carry our own because none of
  *    the allowed dependencies provides it (zlib's crc32 is the IEEE
- *    polynomial).
+ *    polynomial). The SSE4.2 crc32 instruction is used when CPUID says
+ *    the CPU has it (general registers only: kernel-safe), tables
+ *    otherwise.
  *  - XXH64 with HAMMER2's seed: the XXHASH64 check method, from libxxhash.
  *  - SHA-256: the SHA192 check method is SHA-256 with the third 64-bit word
  *    XORed with the fourth, truncated to 24 bytes. No SHA-256 is among the
@@ -26,6 +28,16 @@
 
 uint32_t h2_crc32c(const void *buf, size_t len);
 uint32_t h2_crc32c_update(uint32_t crc, const void *buf, size_t len);
+/*
+ * The two implementations h2_crc32c chooses between (for tests and
+ * benchmarks): tables (slicing by 8), and the SSE4.2 crc32 instruction
+ * on x86-64 when the CPU has it (h2_crc32c_hw_available; without it
+ * h2_crc32c_hw falls back to the tables). Same arguments as
+ * h2_crc32c_update.
+ */
+uint32_t h2_crc32c_sw(uint32_t crc, const void *buf, size_t len);
+uint32_t h2_crc32c_hw(uint32_t crc, const void *buf, size_t len);
+int h2_crc32c_hw_available(void);
 
 uint64_t h2_xxh64(const void *buf, size_t len, uint64_t seed);
 

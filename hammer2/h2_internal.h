@@ -295,6 +295,13 @@ int h2n_insert_node(struct h2_mount *mp, struct h2_node *top,
 /* Remove the entry at slot of n (freeing any loaded subtree of it); an
  * indirect block left empty is removed from its parent too. */
 void h2n_delete(struct h2_mount *mp, struct h2_node *n, int slot);
+/*
+ * Flush time, n dirty with its children already written: fold indirect
+ * block n into its parent (entries and loaded children move up, n is
+ * freed) when they fit, or drop it when empty. 1 if n is gone, else 0.
+ * The parent's slots change. Never during a walk.
+ */
+int h2n_fold(struct h2_mount *mp, struct h2_node *n);
 /* Detach a loaded node from its parent's array without freeing it. */
 void h2n_detach(struct h2_mount *mp, struct h2_node *kid);
 /* Drop clean, unpinned nodes while over budget (never while a walk is in

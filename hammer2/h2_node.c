@@ -26,6 +26,15 @@
  *    1 GiB per second-level).
  *  - Delete takes the entry out and closes the gap; an indirect block left
  *    empty goes too (DragonFly's flusher does the same).
+ *  - Folding (DragonFly's hammer2_chain_indirect_maintenance): when the
+ *    flush reaches a dirty indirect block, after its children and before
+ *    it gets a block of its own, h2n_fold moves its entries (and loaded
+ *    children) up into its parent and drops it, if they fit there in
+ *    place of its own entry and it is at most 3/4 full (DragonFly's
+ *    hysteresis). The flush goes bottom-up, so a tree emptied by deletes
+ *    folds level by level back towards the inode in one transaction.
+ *    Splits happen at insert, folds at flush, as in DragonFly, so a level
+ *    does not flap within one transaction.
  *  - Every change marks the node and its ancestors dirty; the flush gives
  *    each dirty node a new block (copy on write).
  *
@@ -336,28 +345,6 @@ h2n_dirty(struct h2_mount *mp, struct h2_node *n)
 	}
 }
 
-/* Index of the entry of n covering key, or -1 (n sorted). */
-static int
-cover(struct h2_node *n, hammer2_key_t key)
-{
-	struct hammer2_blockref *base = h2n_base(n);
-	int lo = 0, hi = n->n_live, mid;
-
-	/* The last entry with base.key <= key. */
-	while (lo < hi) {
-		mid = (lo + hi) / 2;
-		if (base[mid].key <= key)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == 0)
-		return -1;
-	if (h2_range_last(base[lo - 1].key, base[lo - 1].keybits) < key)
-		return -1;
-	return lo - 1;
-}
-
 /* First slot of n whose key is greater than key (n sorted). */
 static int
 after(struct h2_node *n, hammer2_key_t key)
@@ -373,6 +360,18 @@ after(struct h2_node *n, hammer2_key_t key)
 			hi = mid;
 	}
 	return lo;
+}
+
+/* Index of the entry of n covering key, or -1 (n sorted). */
+static int
+cover(struct h2_node *n, hammer2_key_t key)
+{
+	struct hammer2_blockref *base = h2n_base(n);
+	int i = after(n, key) - 1; /* the last entry with base.key <= key */
+
+	if (i < 0 || h2_range_last(base[i].key, base[i].keybits) < key)
+		return -1;
+	return i;
 }
 
 int
@@ -667,6 +666,39 @@ h2n_delete(struct h2_mount *mp, struct h2_node *n, int slot)
 		slot = n->n_slot;
 		n = parent;
 	}
+}
+
+int
+h2n_fold(struct h2_mount *mp, struct h2_node *n)
+{
+	struct h2_node *p = n->n_parent, *kid;
+	struct hammer2_blockref *base = h2n_base(n);
+	int i, slot = n->n_slot;
+
+	if ((n->n_flags & H2N_VOLUME) ||
+	    n->n_bref.type != HAMMER2_BREF_TYPE_INDIRECT || p == NULL ||
+	    mp->m_walks > 0 || n->n_refs > 0)
+		return 0;
+	H2_ASSERT(h2n_base(p) != NULL && p->n_kids[slot] == n);
+	/* DragonFly: parent's entries - 1 + ours must fit; at most 3/4 full. */
+	if (p->n_live - 1 + n->n_live > p->n_count ||
+	    n->n_live > n->n_count * 3 / 4)
+		return 0;
+	unlink_kid(n);
+	entry_remove(p, slot);
+	for (i = 0; i < n->n_live; i++) {
+		kid = n->n_kids != NULL ? n->n_kids[i] : NULL;
+		if (kid != NULL) {
+			n->n_kids[i] = NULL;
+			n->n_nkids--;
+		}
+		put_entry(p, &base[i], kid);
+	}
+	n->n_live = 0;
+	node_free(mp, n);
+	h2n_dirty(mp, p);
+	H2_STAT_ADD(mp, st_ind_folded, 1);
+	return 1;
 }
 
 void

@@ -99,6 +99,7 @@ struct h2_stats {
 	uint64_t st_zero_blocks;  /* all-zero blocks made holes */
 	uint64_t st_flushes;	  /* transactions committed */
 	uint64_t st_nodes_loaded; /* metadata blocks loaded into memory */
+	uint64_t st_ind_folded;	  /* indirect blocks folded into parents */
 };
 void h2_mount_stats(struct h2_mount *mp, struct h2_stats *st);
 
@@ -345,7 +346,11 @@ int h2_bulkfree(struct h2_mount *mp, struct h2_bulkfree_result *res);
  * per PFS that directories and inodes agree (no dangling entries, no
  * directory reached twice or in a cycle, link counts, parent numbers).
  * Problems make a volume unclean; warnings (e.g. an inode no directory
- * names, which a crash with an open unlinked file leaves) do not.
+ * names, which a crash with an open unlinked file leaves) do not. With
+ * freemap_tid behind mirror_tid (a DragonFly crash between its tree and
+ * freemap flushes), blocks newer than freemap_tid that the freemap calls
+ * free are counted in fr_recover with one warning: mounting writable
+ * recovers them (h2_mount), as DragonFly's mount does.
  */
 #define H2_FSCK_PROBLEM	 0
 #define H2_FSCK_WARNING	 1
@@ -362,7 +367,8 @@ struct h2_fsck_result {
 	uint64_t fr_inodes;
 	uint64_t fr_dirents;
 	uint64_t fr_orphans;
-	int fr_zones_valid; /* volume header copies with valid CRCs */
+	uint64_t fr_recover; /* blocks newer than the freemap, marked free */
+	int fr_zones_valid;  /* volume header copies with valid CRCs */
 };
 
 typedef void h2_fsck_fn(void *arg, int severity, const char *msg);

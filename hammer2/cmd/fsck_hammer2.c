@@ -11,7 +11,10 @@
  * line on problems. Problems and warnings go to standard output.
  *
  * Exit status: 0 when the volume is clean (warnings allowed), 1 when a
- * problem was found, 2 when the check could not run.
+ * problem was found, 2 when the check could not run. Blocks "to recover"
+ * (freemap_tid behind mirror_tid after a DragonFly crash: the mount
+ * recovers them) are not problems: exit 0, as DragonFly's fsck_hammer2,
+ * which exits non-zero only on failures, would.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,7 +92,12 @@ main(int argc, char **argv)
 			printf(" %llu %s%s",
 			    (unsigned long long)res.fr_blocks[i], tname[i],
 			    i < 6 ? "," : "");
-		printf(" blocks\n");
+		printf(" blocks");
+		if (res.fr_recover)
+			printf("; %llu blocks to recover (newer than the "
+			       "freemap; mounting recovers them)",
+			    (unsigned long long)res.fr_recover);
+		printf("\n");
 	}
 	return res.fr_problems ? 1 : 0;
 }

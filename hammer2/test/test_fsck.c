@@ -6,6 +6,8 @@
  * a wrong iparent, a name off its hash, a block the freemap calls free, a
  * damaged freemap block, a bad volume header copy, a block in a reserved
  * area. Damage is planted with reseal so only fsck's own rules catch it.
+ * With freemap_tid behind mirror_tid (a DragonFly crash), blocks newer
+ * than the freemap that it calls free are "to recover", not problems.
  */
 #include <check.h>
 #include <stdio.h>
@@ -336,6 +338,90 @@ START_TEST(test_block_marked_free)
 }
 END_TEST
 
+/* Set freemap_tid in the (only) header and reseal it. */
+static void
+set_freemap_tid(uint64_t tid)
+{
+	struct hammer2_volume_data *vd = malloc(sizeof(*vd));
+
+	h2t_ov_peek(dev, 0, vd, sizeof(*vd));
+	vd->freemap_tid = tid;
+	h2_volhdr_seal(vd);
+	h2t_ov_poke(dev, 0, vd, sizeof(*vd));
+	free(vd);
+}
+
+/*
+ * After a DragonFly crash between its tree and freemap flushes,
+ * freemap_tid is behind mirror_tid and blocks newer than it may be free
+ * in the freemap: "to recover" (the mount recovers them), not problems.
+ * Blocks as old as the freemap marked free stay problems.
+ */
+START_TEST(test_blocks_to_recover)
+{
+	struct h2_fsck_result r;
+	int i = inode_of("big/text-12m.txt"), j, old = -1, young = -1;
+	uint64_t tid, beg, warn0;
+
+	/* The image's blocks all carry mirror_tid 0x11 (makefs). */
+	tid = tree.t_nodes[i].n_bref.mirror_tid;
+	ck_assert_uint_eq(tid, 0x11);
+	freemap_clear(tree.t_nodes[i].n_bref.data_off & HAMMER2_OFF_MASK);
+	expect_problem("marked free in the freemap");
+	set_freemap_tid(tid - 1);
+	r = fsck(0);
+	ck_assert_uint_eq(r.fr_problems, 0);
+	/* The cleared 16 KiB chunk holds 16 inodes. */
+	ck_assert_uint_eq(r.fr_recover, 16);
+	ck_assert_uint_eq(r.fr_warnings, 1);
+	ck_assert_int_eq(said("0x10 is behind mirror_tid 0x11: 16 blocks newer "
+			      "than the freemap are to recover",
+			     H2_FSCK_WARNING),
+	    1);
+	/* Behind, with nothing to recover: clean, no warning. */
+	h2t_ov_reset(dev);
+	set_freemap_tid(tid - 1);
+	r = fsck(0);
+	ck_assert_uint_eq(r.fr_problems + r.fr_warnings + r.fr_recover, 0);
+
+	/* The snapshot image has blocks of tids 0x11 to 0x14. */
+	h2t_tree_free(&tree);
+	h2t_ov_close(dev);
+	setup_img(H2T_IMG_SNAP);
+	h2t_ov_peek(dev, offsetof(struct hammer2_volume_data, allocator_beg),
+	    &beg, sizeof(beg));
+	for (j = 0; j < tree.t_count; j++) {
+		const struct hammer2_blockref *b = &tree.t_nodes[j].n_bref;
+
+		if ((b->data_off & 63) == 0 ||
+		    (b->data_off & HAMMER2_OFF_MASK) < beg)
+			continue;
+		if (b->mirror_tid == 0x14 && young < 0)
+			young = j;
+		if (b->mirror_tid == 0x11 && b->type == HAMMER2_BREF_TYPE_DATA)
+			old = j;
+	}
+	ck_assert_int_ge(young, 0);
+	ck_assert_int_ge(old, 0);
+	r = fsck(0); /* it has orphan warnings of its own */
+	ck_assert_uint_eq(r.fr_problems + r.fr_recover, 0);
+	warn0 = r.fr_warnings;
+	set_freemap_tid(0x13);
+	freemap_clear(tree.t_nodes[young].n_bref.data_off & HAMMER2_OFF_MASK);
+	r = fsck(0);
+	ck_assert_uint_eq(r.fr_problems, 0);
+	ck_assert_uint_ge(r.fr_recover, 1);
+	ck_assert_uint_eq(r.fr_warnings, warn0 + 1);
+	/* An older block marked free is still damage. */
+	freemap_clear(tree.t_nodes[old].n_bref.data_off & HAMMER2_OFF_MASK);
+	r = fsck(0);
+	ck_assert_uint_ge(r.fr_problems, 1);
+	ck_assert_int_eq(said("marked free in the freemap", H2_FSCK_PROBLEM),
+	    (int)r.fr_problems);
+	ck_assert_uint_ge(r.fr_recover, 1);
+}
+END_TEST
+
 START_TEST(test_block_in_reserved_area)
 {
 	int i = inode_of("sizes/rand-1024");
@@ -477,6 +563,7 @@ fsck_suite(void)
 	tcase_add_test(tc, test_name_off_its_hash);
 	tcase_add_test(tc, test_orphan_is_a_warning);
 	tcase_add_test(tc, test_block_marked_free);
+	tcase_add_test(tc, test_blocks_to_recover);
 	tcase_add_test(tc, test_block_in_reserved_area);
 	tcase_add_test(tc, test_unsorted_blockrefs);
 	tcase_add_test(tc, test_bad_header_copies);

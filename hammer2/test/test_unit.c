@@ -1,6 +1,7 @@
 /*
  * Unit tests that need no image: the hash functions against published
- * vectors (and against a bit-at-a-time CRC for every length and alignment),
+ * vectors (and against a bit-at-a-time CRC for every length and alignment;
+ * both CRC-32C paths, SSE4.2 and tables, against each other),
  * the check codes of every method (set, verify, detect a flip), the
  * directory hash against keys found on reference media, volume header
  * sealing, printable names, and the host platform's allocator hooks.
@@ -50,6 +51,84 @@ START_TEST(test_crc32c_vectors)
 			    crc_bitwise(buf + off, len));
 	ck_assert_uint_eq(h2_crc32c_update(h2_crc32c(buf, 100), buf + 100, 77),
 	    h2_crc32c(buf, 177));
+}
+END_TEST
+
+/*
+ * Both CRC-32C implementations (SSE4.2 crc32 when the CPU has it, and the
+ * slicing-by-8 tables) against RFC 3720 B.4, then against each other and
+ * the bitwise reference over random buffers, lengths, alignments and
+ * running CRCs. On a CPU without SSE4.2 both calls take the tables.
+ */
+START_TEST(test_crc32c_paths)
+{
+	static const uint8_t pdu[48] = { 0x01, 0xc0, [16] = 0x14, [22] = 0x04,
+		[27] = 0x14, [31] = 0x18, [32] = 0x28, [40] = 0x02 };
+	static const struct {
+		int v_kind; /* 0 zeros, 1 ones, 2 up, 3 down, 4 pdu */
+		uint32_t v_crc;
+	} vec[] = { { 0, 0x8A9136AAu }, { 1, 0x62A8AB43u }, { 2, 0x46DD794Eu },
+		{ 3, 0x113FDB5Cu }, { 4, 0xD9963A56u } };
+	uint8_t v[48], *buf = malloc(8192);
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	uint32_t crc, a, b;
+	size_t len, off, cut;
+	int i, k;
+
+#if defined(__x86_64__)
+	__builtin_cpu_init();
+	ck_assert_int_eq(h2_crc32c_hw_available(),
+	    !!__builtin_cpu_supports("sse4.2"));
+#else
+	ck_assert_int_eq(h2_crc32c_hw_available(), 0);
+#endif
+	for (i = 0; i < 5; i++) {
+		for (k = 0; k < 32; k++)
+			v[k] = vec[i].v_kind == 0 ? 0 :
+			    vec[i].v_kind == 1	  ? 0xff :
+			    vec[i].v_kind == 2	  ? (uint8_t)k :
+						    (uint8_t)(31 - k);
+		len = 32;
+		if (vec[i].v_kind == 4) {
+			memcpy(v, pdu, sizeof(pdu));
+			len = sizeof(pdu);
+		}
+		ck_assert_uint_eq(h2_crc32c(v, len), vec[i].v_crc);
+		ck_assert_uint_eq(h2_crc32c_sw(0, v, len), vec[i].v_crc);
+		ck_assert_uint_eq(h2_crc32c_hw(0, v, len), vec[i].v_crc);
+		ck_assert_uint_eq(crc_bitwise(v, len), vec[i].v_crc);
+	}
+	for (k = 0; k < 8192; k++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		buf[k] = (uint8_t)(x >> 24);
+	}
+	for (i = 0; i < 3000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		off = x % 16;
+		len = (i < 600) ? (size_t)i % 70 : (x >> 8) % (8192 - 16);
+		crc = (uint32_t)(x >> 32);
+		a = h2_crc32c_sw(crc, buf + off, len);
+		b = h2_crc32c_hw(crc, buf + off, len);
+		ck_assert_msg(a == b, "len %zu off %zu: %08x != %08x", len, off,
+		    a, b);
+		ck_assert_uint_eq(h2_crc32c_update(crc, buf + off, len), a);
+		if (crc == 0 && len < 2000)
+			ck_assert_uint_eq(a, crc_bitwise(buf + off, len));
+		/* Continuing across any split, mixing the two paths. */
+		cut = len ? (x >> 40) % len : 0;
+		ck_assert_uint_eq(
+		    h2_crc32c_hw(h2_crc32c_sw(crc, buf + off, cut),
+			buf + off + cut, len - cut),
+		    a);
+	}
+	for (len = 0; len < 300; len++)
+		ck_assert_uint_eq(h2_crc32c_hw(0, buf + 3, len),
+		    crc_bitwise(buf + 3, len));
+	free(buf);
 }
 END_TEST
 
@@ -297,6 +376,7 @@ unit_suite(void)
 	TCase *tc = tcase_create("unit");
 
 	tcase_add_test(tc, test_crc32c_vectors);
+	tcase_add_test(tc, test_crc32c_paths);
 	tcase_add_test(tc, test_sha256_vectors);
 	tcase_add_test(tc, test_sha192_fold);
 	tcase_add_test(tc, test_xxh64_vectors);

@@ -7,7 +7,8 @@
  * space through the hash hook); every compression x check method, blocks
  * compressed only where that saves space; transactions: the header slot
  * rotation, copy on write (nothing flushed is overwritten), read-only
- * mounts; PFS create, delete, snapshot; bulkfree. After each flush the
+ * mounts; PFS create, delete, snapshot; bulkfree; indirect blocks folded
+ * back after deletes; freemap recovery. After each flush the
  * volume passes fsck and reads back the same after a remount.
  */
 #include <check.h>
@@ -606,6 +607,205 @@ START_TEST(test_big_directory)
 }
 END_TEST
 
+/* ---- folding indirect blocks back ---- */
+
+struct shape {
+	int sh_ind;   /* INDIRECT blocks below the inode */
+	int sh_depth; /* levels of blockrefs below it (1: all in the inode) */
+	int sh_leaves;
+};
+
+/* The tree below inode inum of the committed volume, read raw. */
+static struct shape
+shape_of(struct h2_dev *dev, uint64_t inum)
+{
+	struct h2t_tree t;
+	struct shape sh = { 0, 0, 0 };
+	int i, ino, d;
+
+	ck_assert_int_eq(h2t_tree_build(dev, &t), 0);
+	ino = h2t_find_inode(&t, -1, inum);
+	ck_assert_int_ge(ino, 0);
+	for (i = 0; i < t.t_count; i++) {
+		if (t.t_nodes[i].n_owner != ino)
+			continue;
+		d = t.t_nodes[i].n_depth - t.t_nodes[ino].n_depth;
+		if (d > sh.sh_depth)
+			sh.sh_depth = d;
+		if (t.t_nodes[i].n_bref.type == HAMMER2_BREF_TYPE_INDIRECT)
+			sh.sh_ind++;
+		else
+			sh.sh_leaves++;
+	}
+	h2t_tree_free(&t);
+	return sh;
+}
+
+static uint64_t
+folded(struct h2_mount *mp)
+{
+	struct h2_stats st;
+
+	h2_mount_stats(mp, &st);
+	return st.st_ind_folded;
+}
+
+/*
+ * A directory grown by thousands of creates and emptied again by unlinks
+ * shrinks back to its inode (DragonFly's indirect maintenance), and so
+ * does the PFS root's inode index; then it grows and empties again.
+ */
+START_TEST(test_fold_directory)
+{
+	static const int keep[] = { 0, 1500, 2999 };
+	struct h2t_vol v;
+	struct h2_dirent de;
+	struct h2_inode *d;
+	struct shape dir0, idx0, sh;
+	uint64_t dinum, f0;
+	char name[32];
+	int i, k, n = 3000;
+
+	newvol(GiB, HAMMER2_COMP_LZ4, HAMMER2_CHECK_XXHASH64, &v);
+	ck_assert_int_eq(h2_mkdir(v.v_root, "many", 4, 0755, &d), 0);
+	dinum = h2_idata(d)->meta.inum;
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "file-%05d.txt", i);
+		ck_assert_int_eq(
+		    h2_create(d, name, strlen(name), 2, 0644, NULL), 0);
+	}
+	h2_iput(d);
+	flush_remount(&v);
+	dir0 = shape_of(v.v_dev, dinum);
+	idx0 = shape_of(v.v_dev, 1);
+	ck_assert_int_eq(dir0.sh_leaves, n);
+	ck_assert_int_ge(dir0.sh_ind, 20);
+	ck_assert_int_ge(dir0.sh_depth, 3);
+	ck_assert_int_ge(idx0.sh_ind, 20);
+	ck_assert_int_ge(idx0.sh_depth, 3);
+	/* Unlink all but three, over two transactions. */
+	d = h2t_path(v.v_pfs, "many");
+	f0 = folded(v.v_mp);
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < 3 && keep[k] != i; k++)
+			;
+		if (k < 3)
+			continue;
+		snprintf(name, sizeof(name), "file-%05d.txt", i);
+		ck_assert_int_eq(h2_unlink(d, name, strlen(name)), 0);
+		if (i == n / 2)
+			ck_assert_int_eq(h2_flush(v.v_mp), 0);
+	}
+	ck_assert_int_eq(h2_flush(v.v_mp), 0);
+	ck_assert_uint_gt(folded(v.v_mp), f0);
+	h2_iput(d);
+	remount(&v, H2_MNT_RDWR); /* fsck clean */
+	/* Three entries fit the inode's own four blockrefs. */
+	sh = shape_of(v.v_dev, dinum);
+	ck_assert_int_eq(sh.sh_leaves, 3);
+	ck_assert_int_eq(sh.sh_ind, 0);
+	ck_assert_int_eq(sh.sh_depth, 1);
+	/* The root: 1 + 3 inodes and the DIRENT "many", over 4 slots. */
+	sh = shape_of(v.v_dev, 1);
+	ck_assert_int_eq(sh.sh_leaves, 5);
+	ck_assert_int_le(sh.sh_ind, 2);
+	ck_assert_int_le(sh.sh_depth, 2);
+	d = h2t_path(v.v_pfs, "many");
+	ck_assert_int_eq(entries(d), 3);
+	for (k = 0; k < 3; k++) {
+		snprintf(name, sizeof(name), "file-%05d.txt", keep[k]);
+		ck_assert_int_eq(h2_lookup(d, name, strlen(name), &de), 0);
+	}
+	/* It splits again as it grows, and empties to nothing. */
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "again-%05d", i);
+		ck_assert_int_eq(
+		    h2_create(d, name, strlen(name), 2, 0644, NULL), 0);
+	}
+	h2_iput(d);
+	flush_remount(&v);
+	sh = shape_of(v.v_dev, dinum);
+	ck_assert_int_eq(sh.sh_leaves, n + 3);
+	ck_assert_int_ge(sh.sh_ind, 20);
+	d = h2t_path(v.v_pfs, "many");
+	ck_assert_int_eq(entries(d), n + 3);
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "again-%05d", i);
+		ck_assert_int_eq(h2_unlink(d, name, strlen(name)), 0);
+	}
+	for (k = 0; k < 3; k++) {
+		snprintf(name, sizeof(name), "file-%05d.txt", keep[k]);
+		ck_assert_int_eq(h2_unlink(d, name, strlen(name)), 0);
+	}
+	h2_iput(d);
+	flush_remount(&v);
+	sh = shape_of(v.v_dev, dinum);
+	ck_assert_int_eq(sh.sh_leaves + sh.sh_ind, 0);
+	sh = shape_of(v.v_dev, 1);
+	ck_assert_int_eq(sh.sh_leaves, 2); /* "many": inode and DIRENT */
+	ck_assert_int_eq(sh.sh_ind, 0);
+	d = h2t_path(v.v_pfs, "many");
+	ck_assert_int_eq(entries(d), 0);
+	h2_iput(d);
+	endvol(&v);
+}
+END_TEST
+
+/* A 40 MiB file truncated: 5 blocks under one indirect, then 3 in the
+ * inode; a level folds only where its entries fit the parent. */
+START_TEST(test_fold_file)
+{
+	size_t len = 40 * MiB;
+	uint8_t *data = malloc(len);
+	struct h2t_vol v;
+	struct h2_inode *ip;
+	struct shape sh;
+	uint64_t inum;
+
+	newvol(GiB, HAMMER2_COMP_LZ4, HAMMER2_CHECK_ISCSI32, &v);
+	fill(data, len, 1, 7);
+	ip = mkfile(&v, v.v_root, "big", data, len);
+	inum = h2_idata(ip)->meta.inum;
+	h2_iput(ip);
+	flush_remount(&v);
+	sh = shape_of(v.v_dev, inum);
+	ck_assert_int_eq(sh.sh_leaves, 640);
+	ck_assert_int_eq(sh.sh_ind, 6); /* 1 GiB over five 8 MiB */
+	ck_assert_int_eq(sh.sh_depth, 3);
+	ip = h2t_path(v.v_pfs, "big");
+	ck_assert_int_eq(h2_truncate(ip, 5 * 65536), 0);
+	h2_iput(ip);
+	flush_remount(&v);
+	/* The 8 MiB level folded into the 1 GiB one, which cannot fold
+	 * further: five entries do not fit the inode's four. */
+	sh = shape_of(v.v_dev, inum);
+	ck_assert_int_eq(sh.sh_leaves, 5);
+	ck_assert_int_eq(sh.sh_ind, 1);
+	ck_assert_int_eq(sh.sh_depth, 2);
+	check_file(v.v_pfs, "big", data, 5 * 65536);
+	ip = h2t_path(v.v_pfs, "big");
+	ck_assert_int_eq(h2_truncate(ip, 3 * 65536 - 100), 0);
+	h2_iput(ip);
+	flush_remount(&v);
+	sh = shape_of(v.v_dev, inum);
+	ck_assert_int_eq(sh.sh_leaves, 3);
+	ck_assert_int_eq(sh.sh_ind, 0);
+	ck_assert_int_eq(sh.sh_depth, 1);
+	check_file(v.v_pfs, "big", data, 3 * 65536 - 100);
+	/* And it grows again the way it grew the first time. */
+	ip = h2t_path(v.v_pfs, "big");
+	ck_assert_int_eq(h2_write(ip, 0, data, len), (ssize_t)len);
+	h2_iput(ip);
+	flush_remount(&v);
+	sh = shape_of(v.v_dev, inum);
+	ck_assert_int_eq(sh.sh_leaves, 640);
+	ck_assert_int_eq(sh.sh_ind, 6);
+	check_file(v.v_pfs, "big", data, len);
+	endvol(&v);
+	free(data);
+}
+END_TEST
+
 /*
  * Real collisions: the upper 32 bits of a key are a sum of CRCs of the
  * parts between separators, so permuted parts agree there; among enough
@@ -1074,18 +1274,25 @@ START_TEST(test_freemap_recovery)
 {
 	struct hammer2_volume_data *vd = malloc(sizeof(*vd));
 	size_t len = 2 * MiB;
-	uint8_t *old = malloc(len), *buf = malloc(len);
+	uint8_t *old = malloc(len), *young = malloc(len), *buf = malloc(len);
+	struct h2_fsck_result r;
 	struct h2t_vol v;
 	struct h2_inode *ip;
+	hammer2_tid_t t1;
 	int zone, i;
 
 	newvol(GiB, HAMMER2_COMP_NONE, HAMMER2_CHECK_XXHASH64, &v);
 	fill(old, len, 0, 31);
+	fill(young, len, 0, 32);
 	h2_iput(mkfile(&v, v.v_root, "old", old, len));
 	ck_assert_int_eq(h2_flush(v.v_mp), 0);
-	/* Make it look like DragonFly crashed before flushing its freemap:
-	 * the file's blocks free in the freemap, freemap_tid behind. */
-	ip = h2t_path(v.v_pfs, "old");
+	t1 = h2_mount_volhdr(v.v_mp)->mirror_tid;
+	h2_iput(mkfile(&v, v.v_root, "young", young, len));
+	ck_assert_int_eq(h2_flush(v.v_mp), 0);
+	/* Make it look like DragonFly crashed after flushing the tree of
+	 * transaction t1 + 1 but not its freemap: young's blocks free in
+	 * the freemap, freemap_tid t1. */
+	ip = h2t_path(v.v_pfs, "young");
 	ck_assert_int_eq(h2_tree_scan(v.v_mp, h2_idata(ip)->u.blockset.blockref,
 			     HAMMER2_SET_COUNT, 0, HAMMER2_KEY_MAX,
 			     clear_data_bits, v.v_mp),
@@ -1096,11 +1303,15 @@ START_TEST(test_freemap_recovery)
 	zone = h2_mount_zone(v.v_mp);
 	h2t_vol_umount(&v);
 	ck_assert_int_eq(h2_volhdr_read(v.v_dev, zone, vd), 0);
-	vd->freemap_tid = vd->mirror_tid - 1;
+	vd->freemap_tid = t1;
 	h2_volhdr_seal(vd);
 	h2t_ov_poke(v.v_dev, (uint64_t)zone * HAMMER2_ZONE_BYTES64, vd,
 	    sizeof(*vd));
-	ck_assert_uint_gt(h2t_fsck_problems(v.v_dev, 0), 0); /* "free" */
+	/* fsck: to recover (young's 32 blocks), not problems. */
+	ck_assert_int_eq(h2_fsck(v.v_dev, 0, NULL, NULL, &r), 0);
+	ck_assert_uint_eq(r.fr_problems, 0);
+	ck_assert_uint_eq(r.fr_recover, 32);
+	ck_assert_uint_eq(r.fr_warnings, 1);
 	/* The writable mount recovers before it allocates anything. */
 	ck_assert_int_eq(h2t_vol_mount(&v, v.v_dev, H2_MNT_RDWR, "DATA"), 0);
 	ck_assert_uint_eq(h2_mount_volhdr(v.v_mp)->freemap_tid,
@@ -1112,11 +1323,17 @@ START_TEST(test_freemap_recovery)
 		fill(buf, len, 0, (uint64_t)i + 40);
 		h2_iput(mkfile(&v, v.v_root, name, buf, len));
 	}
-	flush_remount(&v);
+	ck_assert_int_eq(h2_flush(v.v_mp), 0);
+	h2t_vol_umount(&v);
+	ck_assert_int_eq(h2_fsck(v.v_dev, 0, NULL, NULL, &r), 0);
+	ck_assert_uint_eq(r.fr_problems + r.fr_warnings + r.fr_recover, 0);
+	ck_assert_int_eq(h2t_vol_mount(&v, v.v_dev, H2_MNT_RDWR, "DATA"), 0);
 	check_file(v.v_pfs, "old", old, len);
+	check_file(v.v_pfs, "young", young, len);
 	endvol(&v);
 	free(vd);
 	free(old);
+	free(young);
 	free(buf);
 }
 END_TEST
@@ -1310,6 +1527,8 @@ suite(void)
 	tcase_add_test(tc, test_namespace);
 	tcase_add_test(tc, test_unlink_open_file);
 	tcase_add_test(tc, test_big_directory);
+	tcase_add_test(tc, test_fold_directory);
+	tcase_add_test(tc, test_fold_file);
 	tcase_add_test(tc, test_trim_during_readdir);
 	tcase_add_test(tc, test_hash_collisions);
 	tcase_add_test(tc, test_collision_space_full);
