@@ -352,4 +352,116 @@ struct ns_stats {
 
 const struct ns_stats *ns_stats(const struct ns *ns);
 
+/* ---- DHCP client (RFC 2131, RFC 2132; ns_dhcp.c) ---- */
+
+/*
+ * One client per instance, for its interface. It owns the instance's
+ * address from ns_dhcp_start to ns_dhcp_stop: it clears it at start,
+ * sets it with ns_set_addr when a lease is bound and clears it when the
+ * lease ends. It is driven like the rest of the core: datagrams to port
+ * 68 and ARP frames through ns_input, time through ns_tick (received
+ * datagrams are handled at the next ns_tick, which ns_next_timer asks for
+ * at once). The event function runs inside the stack, like an upcall:
+ * it may log or forward the lease to other instances, but must not call
+ * into this instance. Stop the client before ns_destroy.
+ */
+struct ns_dhcp;
+
+enum ns_dhcp_state {
+	NS_DHCP_INIT,	    /* waiting before a DISCOVER */
+	NS_DHCP_SELECTING,  /* DISCOVER sent, waiting for an offer */
+	NS_DHCP_REQUESTING, /* REQUEST for an offer sent */
+	NS_DHCP_REBOOTING,  /* REQUEST for the remembered address sent */
+	NS_DHCP_CHECKING,   /* ACKed; ARP-probing the address (RFC 5227) */
+	NS_DHCP_BOUND,
+	NS_DHCP_RENEWING,  /* past T1: REQUEST unicast to the server */
+	NS_DHCP_REBINDING, /* past T2: REQUEST broadcast */
+};
+
+#define NS_DHCP_INFINITE 0xffffffffu /* a lease that never ends */
+
+struct ns_dhcp_lease {
+	uint32_t dl_addr;
+	uint32_t dl_netmask;
+	uint32_t dl_gateway;  /* 0: none */
+	uint32_t dl_dns[3];   /* 0: none */
+	uint32_t dl_server;   /* the server identifier */
+	uint32_t dl_lease_s;  /* seconds, or NS_DHCP_INFINITE */
+	uint32_t dl_t1_s;     /* renew after (from dl_start_us) */
+	uint32_t dl_t2_s;     /* rebind after */
+	uint64_t dl_start_us; /* platform time the lease counts from */
+};
+
+enum ns_dhcp_event {
+	NS_DHCP_EV_BOUND,    /* a new address is configured */
+	NS_DHCP_EV_RENEWED,  /* the lease was extended (settings may change) */
+	NS_DHCP_EV_EXPIRED,  /* the lease ran out: address removed */
+	NS_DHCP_EV_NAK,	     /* the server refused: address removed */
+	NS_DHCP_EV_DECLINED, /* the offered address is in use (ARP) */
+	NS_DHCP_EV_RELEASED, /* ns_dhcp_stop gave the address back */
+};
+
+/* lease: the lease concerned (after EXPIRED, NAK: the one lost; NULL
+ * after a NAK when none was held). Valid during the call only. */
+typedef void (*ns_dhcp_event_t)(void *arg, enum ns_dhcp_event ev,
+    const struct ns_dhcp_lease *lease);
+
+struct ns_dhcp_config {
+	uint32_t dc_addr; /* remembered address: INIT-REBOOT; 0: none */
+	const uint8_t *dc_client_id; /* option 61; NULL: type 1 and MAC */
+	uint32_t dc_client_id_len;   /* 2..255 */
+	uint32_t dc_flags;	     /* NS_DHCPF_* */
+	uint32_t dc_probe_ms;	     /* ARP probe spacing [1000] (RFC 5227) */
+	ns_dhcp_event_t dc_event;
+	void *dc_event_arg;
+};
+
+#define NS_DHCPF_NO_PROBE 0x1 /* bind without probing the address */
+
+struct ns_dhcp_stats {
+	uint64_t ds_tx_discover;
+	uint64_t ds_tx_request;
+	uint64_t ds_tx_decline;
+	uint64_t ds_tx_release;
+	uint64_t ds_tx_err; /* a message could not be sent */
+	uint64_t ds_retransmits;
+	uint64_t ds_arp_probes;
+	uint64_t ds_arp_announces;
+	uint64_t ds_arp_conflicts; /* the address was in use: declined */
+	uint64_t ds_rx;		   /* datagrams to port 68 */
+	uint64_t ds_rx_offer;	   /* accepted */
+	uint64_t ds_rx_ack;
+	uint64_t ds_rx_nak;
+	uint64_t ds_rx_short;	   /* shorter than header and cookie */
+	uint64_t ds_rx_toobig;	   /* longer than we take */
+	uint64_t ds_rx_badport;	   /* not from port 67 */
+	uint64_t ds_rx_badhdr;	   /* op, htype or hlen wrong */
+	uint64_t ds_rx_badcookie;  /* no DHCP magic cookie */
+	uint64_t ds_rx_notme;	   /* chaddr or client id of another */
+	uint64_t ds_rx_badxid;	   /* not the exchange in progress */
+	uint64_t ds_rx_badopt;	   /* past the end, no END, bad length */
+	uint64_t ds_rx_notype;	   /* no or unknown message type */
+	uint64_t ds_rx_unexpected; /* a type this state does not take */
+	uint64_t ds_rx_badaddr;	   /* yiaddr unusable */
+	uint64_t ds_rx_badmask;	   /* not contiguous, or 0 */
+	uint64_t ds_rx_badserver;  /* no server id, or not ours */
+	uint64_t ds_rx_badlease;   /* ACK without a lease time, or 0 */
+	uint64_t ds_lease_clamped; /* lease below 20 s: raised */
+	uint64_t ds_bad_times;	   /* T1/T2 inconsistent: defaults used */
+	uint64_t ds_bound;	   /* leases bound */
+	uint64_t ds_renewed;
+	uint64_t ds_rebinding; /* entered REBINDING */
+	uint64_t ds_expired;
+};
+
+/* -EBUSY (a client runs), -EINVAL, -EADDRINUSE (port 68), -ENOMEM. */
+int ns_dhcp_start(struct ns *ns, const struct ns_dhcp_config *cfg,
+    struct ns_dhcp **dp);
+/* Sends RELEASE when bound, removes the address, frees the client. */
+void ns_dhcp_stop(struct ns_dhcp *d);
+enum ns_dhcp_state ns_dhcp_state(const struct ns_dhcp *d);
+/* The bound lease, or -ENOENT. */
+int ns_dhcp_lease(const struct ns_dhcp *d, struct ns_dhcp_lease *l);
+const struct ns_dhcp_stats *ns_dhcp_stats(const struct ns_dhcp *d);
+
 #endif /* NETSTACK_NETSTACK_H */

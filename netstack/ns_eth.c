@@ -371,6 +371,8 @@ ns_arp_input(struct ns *ns, struct nb *pkt)
 		st->arp_rx_request++;
 	else
 		st->arp_rx_reply++;
+	if (ns->ns_dhcp != NULL)
+		ns_dhcp_arp_input(ns, op, spa, tpa);
 	if (me != 0 && spa == me) {
 		st->arp_conflict++;
 		goto out;

@@ -134,6 +134,9 @@ struct ns {
 	struct ns_udpq ns_udps;
 	uint16_t ns_udp_port; /* next ephemeral */
 
+	/* DHCP: the client, when one runs (ns_dhcp.c). */
+	struct ns_dhcp *ns_dhcp;
+
 	/* TCP. */
 	struct ns_tcpq *ns_tcp_hash; /* established and others, by tuple */
 	uint32_t ns_tcp_hmask;
@@ -221,6 +224,8 @@ void ns_arp_fini(struct ns *ns);
 void ns_arp_input(struct ns *ns, struct nb *pkt);
 /* Takes the packet: sent now, queued while resolving, or dropped. */
 int ns_arp_resolve(struct ns *ns, struct nb *pkt, uint32_t nexthop);
+/* ARP input tells the DHCP client what it saw (RFC 5227 probing). */
+void ns_dhcp_arp_input(struct ns *ns, uint8_t op, uint32_t spa, uint32_t tpa);
 
 struct ip_info {
 	uint32_t ii_src, ii_dst;

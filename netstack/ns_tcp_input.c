@@ -492,17 +492,25 @@ tcp_in_window(const struct ns_tcp *tp, uint32_t seq, uint32_t wnd)
 	return SEQ_GEQ(seq, tp->rcv_nxt) && SEQ_LT(seq, tp->rcv_nxt + wnd);
 }
 
-/* RFC 9293's acceptability test; a zero window still takes ACKs. */
+/*
+ * RFC 9293's acceptability test; a zero window still takes ACKs. A
+ * segment without data may also sit at the window's right edge: a peer
+ * that filled the window sends its ACKs with SEG.SEQ = RCV.NXT + RCV.WND,
+ * and refusing them ignores their ACK field (RFC 9293 3.10.7.4: "special
+ * allowance should be made to accept valid ACKs"); Linux's tcp_sequence
+ * accepts the edge too. Found with Linux as the peer under loss: refused,
+ * both ends waited on each other's ACKs for ever.
+ */
 static bool
 tcp_acceptable(const struct ns_tcp *tp, const struct tcp_seg *sg)
 {
 	uint32_t len = sg->sg_dlen + ((sg->sg_flags & TH_FIN) ? 1 : 0);
 	uint32_t wnd = tcp_rwnd(tp);
 
+	if (len == 0)
+		return tcp_in_window(tp, sg->sg_seq, wnd + 1);
 	if (wnd == 0)
 		return sg->sg_seq == tp->rcv_nxt;
-	if (len == 0)
-		return tcp_in_window(tp, sg->sg_seq, wnd);
 	return tcp_in_window(tp, sg->sg_seq, wnd) ||
 	    tcp_in_window(tp, sg->sg_seq + len - 1, wnd);
 }

@@ -112,6 +112,14 @@ tcp_rcv_window(struct ns_tcp *tp, bool syn)
 	} else {
 		field = NS_MIN(space >> tp->rcv_scale, TCP_MAXWIN);
 		edge = tp->rcv_nxt + (field << tp->rcv_scale);
+		/* Rounding down to the scale must not pull the edge back
+		 * from what we offered (RFC 9293 3.8.6: no shrinking): the
+		 * peer may have sent up to it. Round up then, as Linux does
+		 * (tcp_select_window). */
+		if (SEQ_LT(edge, tp->rcv_adv) && field < TCP_MAXWIN) {
+			field++;
+			edge = tp->rcv_nxt + (field << tp->rcv_scale);
+		}
 	}
 	if (SEQ_GT(edge, tp->rcv_adv))
 		tp->rcv_adv = edge;

@@ -10,6 +10,7 @@ PKGS=(
 	linux-libc-dev binutils python3 zstd
 	clang clang-format libclang-rt-14-dev
 	gdb
+	iproute2 iputils-ping busybox-static
 )
 
 missing=()

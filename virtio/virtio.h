@@ -139,7 +139,24 @@ int vblk_inject_fault(struct vblk *d, unsigned q, int fault);
 /*
  * A frame: nb_len bytes at nb_data (Ethernet header first), with offload
  * flags. netbuf_alloc() returns one of len bytes, or NULL.
+ *
+ * A received frame may live in the driver's ring page (nb_release, set
+ * by the driver, gives the page back): like any netbuf it is freed with
+ * netbuf_free, and nb_release is not the holder's to change.
+ *
+ * A gathered frame (output only) is described by nb_segs instead: nb_nsegs
+ * pieces of memory the sender owns, nb_len their total, no storage of its
+ * own (nb_size 0). Its sender sets nb_release, which netbuf_free() calls
+ * instead of freeing (in the driver's thread, or in vnetif_output on an
+ * error): the pieces are the sender's again from then on. A gathered frame
+ * may not ask for a software checksum (VNB_NEEDS_CSUM without
+ * VNET_OFF_TX_CSUM): -EINVAL.
  */
+struct netbuf_seg {
+	const void *ns_base;
+	uint32_t ns_len;
+};
+
 struct netbuf {
 	TAILQ_ENTRY(netbuf) nb_link; /* free for the holder */
 	uint8_t *nb_data;
@@ -150,6 +167,10 @@ struct netbuf {
 	uint16_t nb_csum_offset; /* and where the sum goes, after start */
 	uint16_t nb_gso_size;	 /* VNB_GSO_*: payload bytes per segment */
 	uint16_t nb_hdr_len;	 /* VNB_GSO_*: Ethernet + IP + TCP headers */
+	uint16_t nb_nsegs;	 /* gathered frame: pieces at nb_segs */
+	const struct netbuf_seg *nb_segs;
+	void (*nb_release)(struct netbuf *nb); /* gathered frame: see above */
+	uint64_t nb_holder[4]; /* free for the holder (the stack's nb_ext) */
 	uint8_t nb_buf[];
 };
 #define VNB_NEEDS_CSUM 0x01 /* the L4 checksum is to be filled in */
@@ -173,8 +194,9 @@ void netbuf_free(struct netbuf *nb);
 struct vnetif_stats {
 	uint64_t ns_rx_packets, ns_rx_bytes, ns_rx_dropped, ns_rx_errors;
 	uint64_t ns_tx_packets, ns_tx_bytes, ns_tx_dropped, ns_tx_errors;
-	uint64_t ns_rx_merged;	/* frames that took several buffers */
-	uint64_t ns_tx_csum_sw; /* checksums done in software */
+	uint64_t ns_rx_merged;	 /* frames that took several buffers */
+	uint64_t ns_rx_zerocopy; /* frames handed over in their ring page */
+	uint64_t ns_tx_csum_sw;	 /* checksums done in software */
 	uint64_t ns_link_changes, ns_resets;
 	struct vq_stats ns_rxq, ns_txq;
 };

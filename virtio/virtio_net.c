@@ -7,14 +7,18 @@
  * Receive: the ring is kept full of one-page buffers the driver owns.
  * With VIRTIO_NET_F_MRG_RXBUF a frame may span several (num_buffers in
  * its header), so large receives (GUEST_TSO, or a host that sends big
- * frames) need no 64 KiB buffers. Each frame is copied into a netbuf of
- * its size, the pages go straight back to the ring, and the frame goes to
- * the input callback.
+ * frames) need no 64 KiB buffers. A frame in one page is handed over in
+ * that page: the page starts with room for a netbuf header, the netbuf is
+ * made there (nb_release frees the page) and a new page takes its place
+ * on the ring. A frame of several pages (or when no page is free) is
+ * copied into a netbuf of its size and the pages go straight back.
  *
  * Transmit: vnetif_output() runs in the caller's context: under the
  * transmit lock it puts the frame on the ring (header from a per-head DMA
- * array, then the frame's buffer) or on a bounded pending list. Completed
- * frames are freed by the driver's thread.
+ * array, then the frame's buffer, or a gathered frame's pieces as one
+ * descriptor chain) or on a bounded pending list. Completed frames are
+ * freed by the driver's thread (netbuf_free: a gathered frame goes back
+ * to its sender through nb_release).
  *
  * Offloads: asked for only where used: CSUM and HOST_TSO4/6 for output
  * (VNB_NEEDS_CSUM, VNB_GSO_*), GUEST_CSUM and GUEST_TSO4/6 for input (only
@@ -56,8 +60,12 @@
 #define VNET_BUF	4096
 #define VNET_BUDGET	64
 #define VNET_TX_PENDING 1024
-#define VNET_MAX_MERGE	((VNET_MAX_FRAME + 12) / VNET_BUF + 2)
-#define ETH_HLEN_MIN	14
+/* A receive page starts with room for its netbuf header: a frame that
+ * fits one page is handed over in it (no copy). */
+#define VNET_RXOFF     ROUNDUP(sizeof(struct netbuf), 64)
+#define VNET_RXLEN     (VNET_BUF - VNET_RXOFF)
+#define VNET_MAX_MERGE ((VNET_MAX_FRAME + 12) / VNET_RXLEN + 2)
+#define ETH_HLEN_MIN   14
 
 struct vnet {
 	struct vnetif n_if;
@@ -107,15 +115,28 @@ netbuf_alloc(uint32_t len)
 void
 netbuf_free(struct netbuf *nb)
 {
-	if (nb != NULL)
+	if (nb == NULL)
+		return;
+	if (nb->nb_release != NULL)
+		nb->nb_release(nb);
+	else
 		kfree(nb, sizeof(*nb) + nb->nb_size);
 }
 
 static bool
 frame_fits(const struct netbuf *nb)
 {
-	return nb->nb_data >= nb->nb_buf &&
-	    nb->nb_data + nb->nb_len <= nb->nb_buf + nb->nb_size;
+	uint64_t sum = 0;
+	unsigned i;
+
+	if (nb->nb_segs == NULL)
+		return nb->nb_data >= nb->nb_buf &&
+		    nb->nb_data + nb->nb_len <= nb->nb_buf + nb->nb_size;
+	if (nb->nb_nsegs == 0 || nb->nb_segs[0].ns_len < ETH_HLEN_MIN)
+		return false;
+	for (i = 0; i < nb->nb_nsegs; i++)
+		sum += nb->nb_segs[i].ns_len;
+	return sum == nb->nb_len;
 }
 
 /* The Internet checksum of [start, len), folded into start + offset. */
@@ -179,7 +200,8 @@ vnet_break(struct vnet *n, const char *why)
 static int
 rx_post(struct vnet *n, uint8_t *page)
 {
-	struct vq_seg s = { arch_virt_to_phys(page), VNET_BUF, true };
+	struct vq_seg s = { arch_virt_to_phys(page + VNET_RXOFF), VNET_RXLEN,
+		true };
 
 	return vq_add(n->n_rxq, &s, 1, page);
 }
@@ -231,7 +253,7 @@ rx_gather(struct vnet *n, uint8_t *first, uint32_t len, uint8_t **pages,
 
 	if (len < n->n_hdr_len)
 		return 0;
-	memcpy(h, first, n->n_hdr_len);
+	memcpy(h, first + VNET_RXOFF, n->n_hdr_len);
 	if (n->n_hdr_len < sizeof(*h))
 		h->num_buffers = 1;
 	if (n->n_mrg)
@@ -269,12 +291,39 @@ rx_copy(struct vnet *n, uint8_t **pages, uint32_t *lens, int cnt)
 	    (nb = netbuf_alloc((uint32_t)total)) == NULL)
 		return NULL;
 	p = nb->nb_data;
-	memcpy(p, pages[0] + n->n_hdr_len, lens[0] - n->n_hdr_len);
+	memcpy(p, pages[0] + VNET_RXOFF + n->n_hdr_len, lens[0] - n->n_hdr_len);
 	p += lens[0] - n->n_hdr_len;
 	for (i = 1; i < cnt; i++) {
-		memcpy(p, pages[i], lens[i]);
+		memcpy(p, pages[i] + VNET_RXOFF, lens[i]);
 		p += lens[i];
 	}
+	return nb;
+}
+
+static void
+rx_page_release(struct netbuf *nb)
+{
+	page_free(nb, 0);
+}
+
+/*
+ * A frame in one page becomes a netbuf in that page (its header in the
+ * room before the buffer), and a new page takes its place on the ring;
+ * NULL when there is no page to spare (the frame is copied then).
+ */
+static struct netbuf *
+rx_take(struct vnet *n, uint8_t *page, uint32_t len, uint8_t **repl)
+{
+	struct netbuf *nb = (struct netbuf *)page;
+
+	if ((*repl = page_alloc(0)) == NULL)
+		return NULL;
+	memset(nb, 0, sizeof(*nb));
+	nb->nb_size = VNET_BUF - offsetof(struct netbuf, nb_buf);
+	nb->nb_data = page + VNET_RXOFF + n->n_hdr_len;
+	nb->nb_len = len - n->n_hdr_len;
+	nb->nb_release = rx_page_release;
+	n->n_st.ns_rx_zerocopy++;
 	return nb;
 }
 
@@ -299,7 +348,7 @@ rx_one(struct vnet *n)
 	uint32_t lens[VNET_MAX_MERGE];
 	struct virtio_net_hdr_v1 h;
 	struct netbuf *nb = NULL;
-	uint8_t *first;
+	uint8_t *first, *repost;
 	uint32_t len;
 	int cnt, i;
 
@@ -308,13 +357,20 @@ rx_one(struct vnet *n)
 	cnt = rx_gather(n, first, len, pages, lens, &h);
 	if (cnt < 0)
 		return -1; /* the pages stay the device's until the reset */
-	if (cnt > 0 && (nb = rx_copy(n, pages, lens, cnt)) != NULL &&
-	    !rx_header(n, &h, nb)) {
+	repost = first;
+	if (cnt == 1)
+		nb = rx_take(n, first, len, &repost);
+	if (nb == NULL) {
+		repost = first;
+		if (cnt > 0)
+			nb = rx_copy(n, pages, lens, cnt);
+	}
+	if (nb != NULL && !rx_header(n, &h, nb)) {
 		netbuf_free(nb);
 		nb = NULL;
 	}
 	for (i = 0; i < MAX(cnt, 1); i++)
-		rx_post(n, i == 0 ? first : pages[i]);
+		rx_post(n, i == 0 ? repost : pages[i]);
 	if (cnt > 1)
 		n->n_st.ns_rx_merged++;
 	if (nb == NULL) {
@@ -377,8 +433,16 @@ tx_submit(struct vnet *n, struct netbuf *nb)
 	segs[0].vs_addr = arch_virt_to_phys(h);
 	segs[0].vs_len = n->n_hdr_len;
 	segs[0].vs_write = false;
-	cnt = vq_sg_add(segs, 1, MIN(max, VQ_INDIRECT_MAX), nb->nb_data,
-	    nb->nb_len, false, UINT32_MAX);
+	max = MIN(max, VQ_INDIRECT_MAX);
+	if (nb->nb_segs == NULL) {
+		cnt = vq_sg_add(segs, 1, max, nb->nb_data, nb->nb_len, false,
+		    UINT32_MAX);
+	} else {
+		unsigned i;
+		for (i = 0, cnt = 1; i < nb->nb_nsegs && cnt >= 0; i++)
+			cnt = vq_sg_add(segs, cnt, max, nb->nb_segs[i].ns_base,
+			    nb->nb_segs[i].ns_len, false, UINT32_MAX);
+	}
 	if (cnt < 0)
 		return cnt;
 	return vq_add(n->n_txq, segs, cnt, nb);
@@ -400,6 +464,8 @@ tx_check(struct vnet *n, struct netbuf *nb)
 		    nb->nb_len)
 			return -EINVAL;
 		if (!(off & VNET_OFF_TX_CSUM)) {
+			if (nb->nb_segs != NULL)
+				return -EINVAL;
 			csum_sw(nb);
 			__atomic_add_fetch(&n->n_st.ns_tx_csum_sw, 1,
 			    __ATOMIC_RELAXED);

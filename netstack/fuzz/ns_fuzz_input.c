@@ -27,7 +27,12 @@
  *   4 IPv4 fragment of a UDP datagram: u16 id, u16 offset field with MF,
  *     u16 length
  *   5 ICMP error quoting the connection: type, code, u16 MTU, s16 seq
- *   6 UDP datagram: u16 port, u16 length
+ *   6 UDP datagram: u16 port, u16 length; with flag 1, a DHCP reply
+ *     instead (rec_dhcp: the first one starts the client, INIT or
+ *     INIT-REBOOT, probing or not; the reply answers the client's last
+ *     xid unless told otherwise, with fuzzer-chosen type, yiaddr, lease,
+ *     options and overloaded 'file' bytes; ARP records then hit the
+ *     address probe and time records its timers)
  *   7 ARP: op, u8 sender host, u8 target host
  * Run e.g.:  net_fuzz_input -max_total_time=600 -max_len=4096
  */
@@ -35,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "netstack/ns_dhcp.h"
 #include "netstack/ns_host.h"
 #include "netstack/ns_internal.h"
 
@@ -59,6 +65,8 @@ struct fz {
 	uint32_t lastlen;
 	uint32_t last_end, last_ack; /* of the last TCP segment sent */
 	uint16_t port;
+	struct ns_dhcp *dhcp;
+	uint32_t dhcp_xid; /* of the client's last message */
 };
 
 static struct fz F;
@@ -99,6 +107,10 @@ fz_transmit(struct netif *nif, struct nb *frame)
 	F.lastlen = NS_MIN(nb_pktlen(frame), (uint32_t)sizeof(F.last));
 	nb_copydata(frame, 0, F.lastlen, F.last);
 	nb_freem(frame);
+	if (F.lastlen >= 14 + 20 + 8 + 8 && f[23] == IP_PROTO_UDP &&
+	    f[14] == 0x45 && f[36] == 0 && f[37] == DHCP_SERVER_PORT)
+		F.dhcp_xid = (uint32_t)f[46] << 24 | (uint32_t)f[47] << 16 |
+		    (uint32_t)f[48] << 8 | f[49];
 	if (F.lastlen < 54 || f[12] != 0x08 || f[13] != 0 || f[23] != 6)
 		return 0;
 	ihl = (uint32_t)(f[14] & 15) * 4;
@@ -272,16 +284,20 @@ fz_setup(void)
 	F.peer_seq = 1001;
 	F.our_seq = iss + 1;
 	F.port = 41000;
+	F.dhcp_xid = 0;
 }
 
 static void
 fz_teardown(void)
 {
+	if (F.dhcp != NULL)
+		ns_dhcp_stop(F.dhcp);
 	if (ns_destroy(F.ns) != 0 || ns_host_outstanding(&F.host) != 0) {
 		fprintf(stderr, "net_fuzz_input: leak\n");
 		abort();
 	}
 	F.ns = NULL;
+	F.dhcp = NULL;
 	F.lis = F.conn = NULL;
 	F.udp = NULL;
 }
@@ -457,6 +473,110 @@ rec_arp(struct cur *c, uint8_t *f)
 	inject(f, 42);
 }
 
+/* What the client reports must be usable: abort otherwise. */
+static void
+fz_dhcp_event(void *arg, enum ns_dhcp_event ev, const struct ns_dhcp_lease *l)
+{
+	uint32_t m;
+
+	if (l == NULL)
+		return;
+	m = l->dl_netmask;
+	if ((l->dl_addr >> 24) == 0 || (l->dl_addr >> 24) == 127 ||
+	    (l->dl_addr >> 28) >= 14 || m == 0 || (~m & (~m + 1)) != 0 ||
+	    l->dl_server == 0 || l->dl_lease_s == 0 ||
+	    l->dl_t1_s > l->dl_t2_s || l->dl_t2_s > l->dl_lease_s)
+		abort();
+}
+
+static void
+dhcp_start(uint8_t how)
+{
+	struct ns_dhcp_config dc = { .dc_probe_ms = 10,
+		.dc_event = fz_dhcp_event };
+
+	if (how & 1)
+		dc.dc_addr = NS_IP4(10, 0, 0, how | 1);
+	if (how & 2)
+		dc.dc_flags = NS_DHCPF_NO_PROBE;
+	if (ns_dhcp_start(F.ns, &dc, &F.dhcp) != 0)
+		F.dhcp = NULL;
+}
+
+static uint32_t
+dhcp_opt32(uint8_t *o, uint32_t n, uint8_t code, uint32_t v)
+{
+	o[n] = code;
+	o[n + 1] = 4;
+	put32(o + n + 2, v);
+	return n + 6;
+}
+
+/*
+ * A DHCP reply: u8 start/stop, u8 type, u8 flags (1 wrong xid, 2 wrong
+ * chaddr, 4 standard options, 8 no END, 16 unicast to yiaddr, 32
+ * overload 'file', 64 from port 1067), u8 yiaddr host, u16 lease, u8
+ * length and that many option bytes, and with flag 32 u8 length and
+ * 'file' bytes.
+ */
+static void
+rec_dhcp(struct cur *c, uint8_t *f)
+{
+	uint8_t how = u8(c), type = u8(c), fl = u8(c), host = u8(c);
+	uint32_t lease = u16(c), n, i, len, yi = NS_IP4(10, 0, 0, host);
+	uint8_t *m = f + 42;
+
+	if (how == 0xff && F.dhcp != NULL) {
+		ns_dhcp_stop(F.dhcp);
+		F.dhcp = NULL;
+	}
+	if (F.dhcp == NULL)
+		dhcp_start(how);
+	memset(m, 0, DHCP_MIN_MSG);
+	m[0] = BOOTREPLY;
+	m[1] = DHCP_HTYPE_ETHER;
+	m[2] = ETH_ALEN;
+	put32(m + 4, F.dhcp_xid ^ (fl & 1));
+	put32(m + 16, yi);
+	memcpy(m + 28, mac_me, 6);
+	m[28] ^= fl & 2;
+	put32(m + 236, DHCP_MAGIC);
+	n = DHCP_HLEN;
+	m[n++] = DHO_MSG_TYPE;
+	m[n++] = 1;
+	m[n++] = type % 9;
+	if (fl & 4) {
+		n = dhcp_opt32(m, n, DHO_SERVER_ID, PEER);
+		n = dhcp_opt32(m, n, DHO_SUBNET_MASK, 0xffffff00u);
+		n = dhcp_opt32(m, n, DHO_ROUTER, NS_IP4(10, 0, 0, 254));
+		if (lease != 0)
+			n = dhcp_opt32(m, n, DHO_LEASE_TIME,
+			    lease == 0xffff ? 0xffffffffu : lease);
+	}
+	if (fl & 32) {
+		m[n++] = DHO_OVERLOAD;
+		m[n++] = 1;
+		m[n++] = 1 + (fl >> 7);
+		len = u8(c) % 129;
+		for (i = 0; i < len; i++)
+			m[108 + i] = u8(c);
+	}
+	len = u8(c);
+	for (i = 0; i < len; i++)
+		m[n++] = u8(c);
+	if (!(fl & 8))
+		m[n++] = DHO_END;
+	n = NS_MAX(n, (uint32_t)DHCP_MIN_MSG);
+	put16(f + 34, (fl & 64) ? 1067 : DHCP_SERVER_PORT);
+	put16(f + 36, DHCP_CLIENT_PORT);
+	put16(f + 38, (uint16_t)(8 + n));
+	n = wrap_ip(f, IP_PROTO_UDP, PEER, (fl & 16) ? yi : 0xffffffffu, 8 + n,
+	    4, 0);
+	fix_l4(f, n);
+	inject(f, n);
+	ns_tick(F.ns); /* the client reads what came */
+}
+
 /* Moves the clock, stopping at every timer as the kernel thread would. */
 static void
 fz_advance(uint64_t us)
@@ -504,7 +624,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			rec_icmp(&c, f);
 			break;
 		case 6:
-			rec_udp(&c, f);
+			if (k & 8)
+				rec_dhcp(&c, f);
+			else
+				rec_udp(&c, f);
 			break;
 		default:
 			rec_arp(&c, f);

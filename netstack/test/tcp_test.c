@@ -1557,6 +1557,62 @@ START_TEST(test_receive_window)
 }
 END_TEST
 
+/*
+ * Segments whose sizes (one or two, as delayed ACKs go) are not
+ * multiples of the window scale's unit: rounding the scaled window down
+ * must not pull the right edge back from what was offered (it did, with
+ * Linux's 1436-byte segments: Linux had sent up to the old edge, and the
+ * connection stalled).
+ */
+START_TEST(test_receive_window_odd_segments)
+{
+	static uint8_t d[1433];
+	uint32_t i, room, edge = 0, e;
+
+	est_passive();
+	for (i = 0; i < 400; i++) {
+		room = conn->rcv_adv - conn->rcv_nxt;
+		if (room == 0)
+			break;
+		seg(TH_ACK, conn->rcv_nxt, P.ack, d, NS_MIN(room, 1433u));
+		while (out()) {
+			e = OACK + ((uint32_t)OWIN << conn->rcv_scale);
+			ck_assert_msg(edge == 0 || SEQ_GEQ(e, edge),
+			    "the right edge moved back from %u to %u", edge, e);
+			ck_assert(SEQ_GEQ(e, conn->rcv_adv));
+			edge = e;
+		}
+	}
+	ck_assert_uint_eq(conn->rcv_adv - conn->rcv_nxt, 0);
+}
+END_TEST
+
+/*
+ * A peer that filled our window sends its ACKs with SEG.SEQ at the
+ * window's right edge: they are taken (their ACK field counts), one byte
+ * past the edge is not.
+ */
+START_TEST(test_ack_at_window_edge)
+{
+	static uint8_t d[1000];
+	struct ns_tcp_info ti;
+	uint32_t edge;
+
+	est_passive();
+	ck_assert_int_eq(ns_tcp_send(conn, d, sizeof(d)), sizeof(d));
+	ck_assert(out());
+	ck_assert_uint_eq(OSEQ, ISS + 1);
+	edge = conn->rcv_adv;
+	seg(TH_ACK, edge + 1, ISS + 1 + sizeof(d), NULL, 0);
+	ns_tcp_info(conn, &ti);
+	ck_assert_uint_eq(ti.ti_unacked, sizeof(d)); /* refused, ACKed */
+	ck_assert(out());
+	seg(TH_ACK, edge, ISS + 1 + sizeof(d), NULL, 0);
+	ns_tcp_info(conn, &ti);
+	ck_assert_uint_eq(ti.ti_unacked, 0);
+}
+END_TEST
+
 START_TEST(test_close_with_unread_data_resets)
 {
 	est_passive();
@@ -1997,6 +2053,8 @@ tcp_suite(void)
 	tcase_add_test(tim, test_delayed_ack);
 	tcase_add_test(tim, test_nagle);
 	tcase_add_test(tim, test_receive_window);
+	tcase_add_test(tim, test_receive_window_odd_segments);
+	tcase_add_test(tim, test_ack_at_window_edge);
 	tcase_add_test(tim, test_close_with_unread_data_resets);
 	tcase_add_test(tim, test_data_after_close_resets);
 	tcase_add_test(tim, test_fin_wait_2_bounded_after_close);

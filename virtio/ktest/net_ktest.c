@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 #include "core/ktest.h"
+#include "core/kmalloc.h"
 #include "sched/sched.h"
 #include "virtio/virtio.h"
 
@@ -20,6 +21,42 @@ static struct {
 	volatile uint64_t end_count; /* the host's count, from the marker */
 	volatile bool done;
 } es;
+
+/* A gathered copy of a frame: three pieces of the original, which its
+ * release frees (the driver's gathered-output path). */
+struct gathered {
+	struct netbuf *g_orig;
+	struct netbuf_seg g_segs[3];
+	struct netbuf g_nb;
+};
+
+static void
+gathered_release(struct netbuf *nb)
+{
+	struct gathered *g = container_of(nb, struct gathered, g_nb);
+
+	netbuf_free(g->g_orig);
+	kfree(g, sizeof(*g));
+}
+
+static struct netbuf *
+gather(struct netbuf *nb)
+{
+	struct gathered *g = kmalloc(sizeof(*g), KM_ZERO);
+	uint32_t a = 14 + (nb->nb_len - 14) / 3, b = a + (nb->nb_len - a) / 2;
+
+	if (g == NULL)
+		return nb;
+	g->g_orig = nb;
+	g->g_segs[0] = (struct netbuf_seg) { nb->nb_data, a };
+	g->g_segs[1] = (struct netbuf_seg) { nb->nb_data + a, b - a };
+	g->g_segs[2] = (struct netbuf_seg) { nb->nb_data + b, nb->nb_len - b };
+	g->g_nb.nb_segs = g->g_segs;
+	g->g_nb.nb_nsegs = 3;
+	g->g_nb.nb_len = nb->nb_len;
+	g->g_nb.nb_release = gathered_release;
+	return &g->g_nb;
+}
 
 static void
 echo_input(struct vnetif *ifp, struct netbuf *nb, void *arg)
@@ -45,6 +82,8 @@ echo_input(struct vnetif *ifp, struct netbuf *nb, void *arg)
 	}
 	memcpy(p, p + 6, 6);
 	memcpy(p + 6, ifp->if_mac, 6);
+	if (es.frames % 2 == 0)
+		nb = gather(nb); /* every other frame goes out in pieces */
 	err = vnetif_output(ifp, nb);
 	if (err != 0)
 		es.errors++;
@@ -92,6 +131,9 @@ KTEST(vnet, echo)
 	KT_ASSERT_EQ(st.ns_rx_dropped + st.ns_rx_errors, 0);
 	KT_ASSERT_EQ(st.ns_tx_dropped + st.ns_tx_errors, 0);
 	KT_ASSERT_EQ(st.ns_rxq.vqs_bad + st.ns_txq.vqs_bad, 0);
+	/* Frames that fit a ring page came in it, without a copy. */
+	KT_ASSERT(st.ns_rx_zerocopy > 0);
+	KT_ASSERT(st.ns_rx_zerocopy + st.ns_rx_merged >= st.ns_rx_packets);
 	kprintf("ktest: vnet: echoed %llu frames (%llu bytes, %llu over 1514) "
 		"in %llu ms; counters agree: rx %llu tx %llu, %llu merged; rx "
 		"%llu interrupts %llu polled; tx %llu kicks %llu saved\n",
@@ -105,6 +147,22 @@ KTEST(vnet, echo)
 	    (unsigned long long)st.ns_rxq.vqs_polls,
 	    (unsigned long long)st.ns_txq.vqs_kicks,
 	    (unsigned long long)st.ns_txq.vqs_kicks_saved);
+}
+
+static int released;
+
+static void
+counted_release(struct netbuf *nb)
+{
+	released++;
+	gathered_release(nb);
+}
+
+static struct netbuf *
+counted(struct netbuf *nb)
+{
+	nb->nb_release = counted_release;
+	return nb;
 }
 
 /* Frames the driver must refuse, and the software checksum. */
@@ -134,7 +192,27 @@ KTEST(vnet, output_checks)
 		nb->nb_flags = VNB_GSO_TCP4;
 		KT_ASSERT_EQ(vnetif_output(ifp, nb), -EOPNOTSUPP);
 	}
+	/* A gathered frame whose pieces do not add up, and one with a
+	 * piece shorter than the Ethernet header: refused, and released. */
+	nb = gather(netbuf_alloc(100));
+	nb->nb_len = 99;
+	released = 0;
+	KT_ASSERT_EQ(vnetif_output(ifp, counted(nb)), -EMSGSIZE);
+	KT_ASSERT_EQ(released, 1);
+	nb = gather(netbuf_alloc(100));
+	((struct netbuf_seg *)nb->nb_segs)[0].ns_len = 10;
+	((struct netbuf_seg *)nb->nb_segs)[1].ns_len += 32;
+	KT_ASSERT_EQ(vnetif_output(ifp, counted(nb)), -EMSGSIZE);
+	KT_ASSERT_EQ(released, 2);
+	if (!(ifp->if_offloads & VNET_OFF_TX_CSUM)) {
+		nb = gather(netbuf_alloc(100));
+		nb->nb_flags = VNB_NEEDS_CSUM;
+		nb->nb_csum_start = 34;
+		nb->nb_csum_offset = 6;
+		KT_ASSERT_EQ(vnetif_output(ifp, counted(nb)), -EINVAL);
+		KT_ASSERT_EQ(released, 3);
+	}
 	vnetif_get_stats(ifp, &st1);
-	KT_ASSERT(st1.ns_tx_errors - st0.ns_tx_errors >= 2);
+	KT_ASSERT(st1.ns_tx_errors - st0.ns_tx_errors >= 4);
 	kprintf("ktest: vnet: bad output refused\n");
 }
