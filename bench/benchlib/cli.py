@@ -89,6 +89,13 @@ def git_describe():
 def context_lines(ctx, when, table):
     """What every table says about where and how it was measured."""
     m = ctx.machine
+    if table.host_only:
+        return [
+            "Machine: %s, %d cores; host Linux %s" % (m["cpu"], m["cores"],
+                                                      m["host_kernel"]),
+            "Measured %s by bench/run%s at commit %s: %d round(s), medians"
+            % (when, " --smoke" if ctx.smoke else "", git_describe(),
+               table.rounds or ctx.rounds)]
     d, l = ctx.guests
     kvm = m["kvm_why"] if m["kvm"] else "no KVM: " + m["kvm_why"]
     lines = [
@@ -106,14 +113,17 @@ def context_lines(ctx, when, table):
                          b.kver, b.versions["linux-image-" + b.kver],
                          b.versions["busybox-static"]))
     lines.append("Measured %s by bench/run%s: %d round(s), guests alternating, medians"
-                 % (when, " --smoke" if ctx.smoke else "", ctx.rounds))
+                 % (when, " --smoke" if ctx.smoke else "", table.rounds or ctx.rounds))
     return lines
 
 
-def chart_line(ctx):
+def chart_line(ctx, table):
     m = ctx.machine
-    return "%s, %d cores; QEMU %s; Damselfly vs Linux guest (lower is better)" % (
-        m["cpu"], m["cores"], m["qemu"])
+    better = {r.better for r in table.rows if r.better}
+    a, b = table.columns
+    return "%s, %d cores; %s%s vs %s (%s is better)" % (
+        m["cpu"], m["cores"], "" if table.host_only else "QEMU %s; " % m["qemu"],
+        a, b, better.pop() if len(better) == 1 else "see the table for what")
 
 
 def write_results(table, ctx, text, outdir):
@@ -122,7 +132,7 @@ def write_results(table, ctx, text, outdir):
     with open(md, "w") as f:
         f.write(text)
     png = os.path.join(outdir, table.area + ".png")
-    why = report.write_chart(table, chart_line(ctx), png)
+    why = report.write_chart(table, chart_line(ctx, table), png)
     if why:
         log("no chart for %s: %s" % (table.area, why))
         return [md]
@@ -135,11 +145,17 @@ def main(argv=None):
         for name, mod in AREAS.items():
             print("%-10s %s" % (name, mod.TITLE))
         return 0
-    ctx = Context(build_guests(), host.machine(), a.rounds, a.smoke)
+    names = a.names or list(AREAS)
+    # Areas that run on the host alone (hammer2) need no guest.
+    need = any(getattr(AREAS[n], "NEEDS_GUESTS", True) for n in names)
+    pair = build_guests() if need else (
+        guests.Damselfly(why="not built: no area here boots it"),
+        guests.Linux(why="not built: no area here boots it"))
+    ctx = Context(pair, host.machine(), a.rounds, a.smoke)
     when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     outdir = os.path.join(RESULTS, "smoke") if a.smoke else RESULTS
     failed = []
-    for name in a.names or list(AREAS):
+    for name in names:
         log("area %s" % name)
         load = ("Host 1-minute load average before this area ran: %.2f on %d "
                 "cores (other work on the host skews times)"

@@ -18,7 +18,11 @@ Guests that measure themselves (in-guest benchmarks) print kbench lines
 Guest.exits; run them with qemurun.run_to_exit(guest.boot(...)):
   DamselflyKbench(image, group)   kbench.elf with kbench=<group>
   LinuxProgram(built, program)    the Linux guest running one of the
-                                  bench's own programs (bench.run=)
+                                  bench's own programs or scripts
+                                  (bench.run=), with the archive that
+                                  holds it (progs, or tools for scripts)
+  Guest.boot(..., cmdline_extra=[...]) adds words to the guest's command
+                                  line (an area's parameters)
 """
 from . import damselfly, dfqemu, kbench, linuxguest, qemurun
 
@@ -35,11 +39,13 @@ class Guest:
         self.why = why
 
     def boot(self, machine, accel, kvm_kind, mem=MEM, timeout=60, smp=SMP,
-             extra=()):
-        """extra: QEMU arguments (disks, NICs) given to both guests alike."""
+             extra=(), cmdline_extra=()):
+        """extra: QEMU arguments (disks, NICs) given to both guests alike;
+        cmdline_extra: words added to this guest's kernel command line."""
+        cmdline = " ".join([self.cmdline(machine, accel, kvm_kind)]
+                           + list(cmdline_extra))
         argv = dfqemu.qemu_argv(self.kernel, machine=machine, accel=accel,
-                                smp=smp, mem=mem,
-                                cmdline=self.cmdline(machine, accel, kvm_kind),
+                                smp=smp, mem=mem, cmdline=cmdline,
                                 extra=extra, **self._files())
         return qemurun.Boot(self.label, argv, self.ready, self.guest_time,
                             self.guest_us, timeout, self.exits)
@@ -107,16 +113,18 @@ class DamselflyKbench(Damselfly):
 
 class LinuxProgram(Linux):
     """The Linux guest running one of the bench's programs from
-    initramfs-progs.cpio; /init powers off after it ("kbench: done")."""
+    initramfs-progs.cpio, or one of its scripts from initramfs-tools.cpio;
+    /init powers off after it ("kbench: done")."""
     ready = kbench.DONE
     guest_time = None
     exits = (dfqemu.EXIT_POWEROFF,)
 
     def __init__(self, built=None, program=None, why=None):
-        if why is None and program not in built.programs:
+        variant = built.archive_of(program) if built else None
+        if why is None and variant is None:
             why = "no %s in the Linux guest: %s" % (
                 program, built.programs_why or "not built")
-        super().__init__(built, "progs", why)
+        super().__init__(built, variant or "progs", why)
         self.program = program
 
     def cmdline(self, machine, accel, kvm_kind):

@@ -16,7 +16,10 @@ comes from apt and lands in bench/linux-guest/work/ (git-ignored):
                         the order their .modinfo "depends" fields require
   initramfs-tools.cpio  the same plus fio, iperf3 and nginx with the
                         shared libraries ldd finds for them (~90 MB: fio
-                        links Debian's Ceph and GlusterFS libraries)
+                        links Debian's Ceph and GlusterFS libraries), and
+                        the bench's scripts that drive them (bench/
+                        linux-guest/<name>, busybox sh) as /bench/<name>;
+                        /init runs one for bench.run=<name>, as a program
   progs/<name>          the bench's own programs (bench/linux-guest/
                         <name>.c), built with the host's gcc as static
                         binaries: gcc -O2 -static -pthread
@@ -38,6 +41,10 @@ Interface:
   LinuxGuest.initramfs    {"base": path, "tools": path, "progs": path}
                           ("progs" only when the programs built)
   LinuxGuest.programs     {name: guest path} of the programs built
+  LinuxGuest.scripts      {name: guest path} of the scripts in the tools
+                          archive (they need fio and the other tools)
+  LinuxGuest.archive_of(name)  "progs" or "tools": the archive holding
+                          the program or script name, or None
   LinuxGuest.programs_why why there are none, or None
   LinuxGuest.compiler     the gcc that built them ("gcc (Debian ...) 12.2.0")
   LinuxGuest.cmdline(machine, poweroff, run)   the kernel command line
@@ -65,6 +72,9 @@ PACKAGES = {
 TOOLS = ["fio", "iperf3", "nginx"]
 # The bench's own programs: bench/linux-guest/<name>.c -> /bench/<name>.
 PROGRAMS = ["pingpong"]
+# The bench's scripts that drive the packaged tools (busybox sh):
+# bench/linux-guest/<name> -> /bench/<name> in initramfs-tools.cpio.
+SCRIPTS = ["blkfio"]
 CFLAGS = ["-O2", "-static", "-pthread"]
 PROGRAM_DIR = "/bench"
 MODULES = ["virtio_ring", "virtio", "virtio_mmio", "virtio_pci", "virtio_blk",
@@ -81,7 +91,7 @@ class LinuxGuest:
     """A built Linux guest: paths, versions and sizes."""
 
     def __init__(self, vmlinux, vmlinuz, initramfs, kver, versions,
-                 programs, programs_why, compiler):
+                 programs, programs_why, compiler, scripts=None):
         self.vmlinux = vmlinux
         self.vmlinuz = vmlinuz
         self.initramfs = initramfs
@@ -90,6 +100,14 @@ class LinuxGuest:
         self.programs = programs
         self.programs_why = programs_why
         self.compiler = compiler
+        self.scripts = scripts or {}
+
+    def archive_of(self, name):
+        if name in self.programs:
+            return "progs"
+        if name in self.scripts:
+            return "tools"
+        return None
 
     def cmdline(self, machine, poweroff=True, run=None):
         """console=ttyS0 for the serial console both guests use; quiet, as
@@ -99,8 +117,9 @@ class LinuxGuest:
         the TSC against the PIT alone (no HPET, no ACPI PM timer), which
         under TCG fails now and then (1 boot in 10-25 here); the TSC is
         then marked unstable and the boot hangs. run: the name of one of
-        the bench's programs, which /init runs after ready before it
-        powers off (it needs the progs archive)."""
+        the bench's programs or scripts, which /init runs after ready
+        before it powers off (it needs the archive holding it,
+        archive_of(run))."""
         args = ["console=ttyS0", "quiet", "panic=-1"]
         if machine == "microvm" and host.tsc_khz():
             args.append("tsc_early_khz=%d" % host.tsc_khz())
@@ -126,7 +145,7 @@ def build():
     vmlinuz = os.path.join(kroot, "boot", "vmlinuz-" + kver)
     vmlinux = _extract_vmlinux(vmlinuz, os.path.join(
         WORK, "vmlinux-%s_%s" % (kver, versions[image_pkg].replace(":", "%3a"))))
-    base, full, manifest = _initramfs(kroot, kver, debs, versions)
+    base, full, manifest, scripts = _initramfs(kroot, kver, debs, versions)
     archives = [("base", base), ("tools", full)]
     progs, programs, why, compiler = _with_programs(base, versions, manifest)
     if programs:
@@ -137,7 +156,7 @@ def build():
         _write_archive(archive, initramfs[variant])
     _write_manifest(manifest, versions, initramfs)
     return LinuxGuest(vmlinux, vmlinuz, initramfs, kver, versions, programs,
-                      why, compiler)
+                      why, compiler, scripts)
 
 
 def _unpack(deb, name):
@@ -189,7 +208,8 @@ def _has_pvh_note(path):
 
 
 def _initramfs(kroot, kver, debs, versions):
-    """The two archives (base, with tools) and a manifest of what went in."""
+    """The two archives (base, with tools), a manifest of what went in
+    and {name: guest path} of the scripts in the tools archive."""
     manifest = []
     base = cpio.Archive()
     _skeleton(base)
@@ -203,7 +223,21 @@ def _initramfs(kroot, kver, debs, versions):
     for pkg in TOOLS:
         programs.update(_add_tool(full, debs, pkg, versions, manifest))
     _add_libraries(full, programs.values(), manifest)
-    return base, full, manifest
+    scripts = _add_scripts(full, manifest)
+    return base, full, manifest, scripts
+
+
+def _add_scripts(a, manifest):
+    """SCRIPTS into the tools archive as /bench/<name>."""
+    scripts = {}
+    for name in SCRIPTS:
+        with open(os.path.join(os.path.dirname(INIT), name), "rb") as f:
+            data = f.read()
+        scripts[name] = "%s/%s" % (PROGRAM_DIR, name)
+        a.file(scripts[name], data, 0o755)
+        manifest.append("%s  bench/linux-guest/%s (sha256 %s)" % (
+            scripts[name], name, hashlib.sha256(data).hexdigest()))
+    return scripts
 
 
 def _with_programs(base, versions, manifest):

@@ -6,16 +6,20 @@ run here" (the machine lacks something: hardware KVM, vhost-net) or
 "failed" (something broke; bench/run then exits non-zero). Every value
 in a table is measured by the run that prints it.
 
-The ratio column is Damselfly / Linux guest and the "better" column says
-which direction wins: a ratio of 0.10 where lower is better means
-Damselfly needs a tenth of what Linux needs.
+The ratio column is Damselfly / Linux guest (first column / second) and
+the "better" column says which direction wins: a ratio of 0.10 where
+lower is better means Damselfly needs a tenth of what Linux needs.
 
 Interface:
   Cell.value(v, fmt), Cell.cannot(why), Cell.failed(why), Cell.text(s)
   Row(metric, unit, better, damselfly, linux, chart)
   Table(area, title); table.rows.append(row); table.notes.append(s);
       table.context.append(s): a line on how the area ran the guests;
-      table.image: the Damselfly image measured, when not the default
+      table.image: the Damselfly image measured, when not the default;
+      table.rounds: rounds per guest, when the area ran fewer than asked;
+      table.columns: the two columns' names, when they are not the two
+          guests (an area on the host: "HAMMER2 library", "plain
+          read/write"); table.host_only: no guest was booted
   markdown(table, context) -> str
   write_chart(table, context, path) -> None or why no chart was written
 """
@@ -23,6 +27,9 @@ import os
 import subprocess
 
 from . import host
+
+
+COLUMNS = ("Damselfly", "Linux guest")
 
 
 class Cell:
@@ -73,6 +80,9 @@ class Table:
         self.notes = []
         self.context = []  # how this area started the guests
         self.image = None  # Damselfly image path; None: hello.elf
+        self.rounds = None  # rounds per guest, when not bench/run's
+        self.columns = COLUMNS  # (first, second): what the cells measure
+        self.host_only = False  # True: an area that boots no guest
 
     def failures(self):
         return [r.metric for r in self.rows
@@ -97,8 +107,10 @@ def _cell(text):
 def markdown(table, context):
     lines = ["## %s: %s" % (table.area, table.title), ""]
     lines += ["- " + c for c in context]
-    lines += ["", "| metric | unit | Damselfly | Linux guest | Damselfly ÷ Linux "
-              "| better |", "| --- | --- | ---: | ---: | ---: | --- |"]
+    a, b = table.columns
+    short = "Linux" if b == "Linux guest" else b
+    lines += ["", "| metric | unit | %s | %s | %s ÷ %s | better |" % (a, b, a, short),
+              "| --- | --- | ---: | ---: | ---: | --- |"]
     for r in table.rows:
         lines.append("| %s | %s | %s | %s | %s | %s |" % (
             _cell(r.metric), r.unit, _cell(r.damselfly.shown),
@@ -201,8 +213,8 @@ def _script(table, context_line, panels, stem, path):
          "set xtics rotate by -25",
          'set multiplot layout %d,1 title "%s: %s\\n%s"'
          % (n, table.area, table.title, context_line)]
-    plot = ("plot '-' using 2:xtic(1) title 'Damselfly' lc rgb '#1f77b4', "
-            "'-' using 3 title 'Linux guest' lc rgb '#ff7f0e', "
+    plot = ("plot '-' using 2:xtic(1) title '%s' lc rgb '#1f77b4', "
+            "'-' using 3 title '%s' lc rgb '#ff7f0e', " % table.columns +
             "'-' using ($0-0.17):2:4 with labels offset 0,0.7 notitle, "
             "'-' using ($0+0.17):3:5 with labels offset 0,0.7 notitle")
     for unit, rows in panels.items():

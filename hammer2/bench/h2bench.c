@@ -1,7 +1,7 @@
 /*
  * h2bench: HAMMER2 library figures on the host.
  *
- *   h2bench [-m MIB] [-r REPEAT] [-d WORKDIR] [-t TREE]
+ *   h2bench [-k] [-m MIB] [-r REPEAT] [-d WORKDIR] [-t TREE]
  *
  * 1. Throughput: a MIB (default 1024) MiB "mixed" file (per MiB: half
  *    text-like, 3/8 random, 1/8 zeros) is written through the library
@@ -14,17 +14,35 @@
  * 2. Compression on the reference tree (TREE, made by mktree.py): the tree
  *    is copied into a volume with each method; printed are the logical
  *    bytes of its files against the bytes of their data blocks (the
- *    ratio), the write speed (logical MB/s, compressing) and the read
- *    speed (logical MB/s, decompressing) of the whole tree.
+ *    ratio), the write speed (logical MB/s, compressing, flush included)
+ *    and the read speed (logical MB/s, decompressing; after a remount,
+ *    the image's cached pages dropped) of the whole tree. Beside them,
+ *    "plain": the tree copied file by file with read/write into a
+ *    directory of WORKDIR (then syncfs) and read back (cached pages
+ *    dropped first); its stored bytes are the files' st_blocks.
  *
- * Each figure is the median of REPEAT runs (default 3): on a shared disk
- * single runs vary a lot. Everything goes to WORKDIR (default /tmp);
- * files are removed after.
+ * Each figure is the median of REPEAT rounds (default 3); each round runs
+ * the plain copy and then every method, so that a change in the host's
+ * load touches both sides of a ratio alike. Everything goes to WORKDIR
+ * (default /tmp); files are removed after. -k prints the figures as
+ * "kbench: <name> <value> <unit>" lines (and "kbench: done"), the form
+ * bench/run reads (its hammer2 area), instead of the tables.
+ *
+ * Where WORKDIR is on a virtual disk, dropping the host's page cache does
+ * not make reads cold: the layers below (the hypervisor's cache) keep
+ * some of what was just written, and a read after POSIX_FADV_DONTNEED
+ * runs anywhere from disk speed to several times it (630 MB/s to
+ * 2.4 GB/s for the same file here), so the ratios measure that cache as
+ * much as the library. bench/run uses a WORKDIR on tmpfs (/dev/shm):
+ * every read and write is then a copy in RAM for both sides, and the
+ * ratios are the library's CPU cost against plain read/write.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,11 +54,15 @@
 #include "hammer2/hammer2.h"
 #include "hammer2/hammer2_host.h"
 
-#define MiB (1u << 20)
+#define MiB    (1u << 20)
+
+#define MAXREP 16
 
 static const char *workdir = "/tmp";
 static int repeat = 3;
+static bool kbench; /* -k: kbench lines instead of tables */
 static char src_path[4096], plain_path[4096], img_path[4096];
+static char plain_tree[4096];
 
 static double
 now(void)
@@ -254,6 +276,13 @@ struct tally {
 	uint64_t t_logical, t_physical;
 	uint8_t *t_buf;
 	int t_depth;
+	bool t_read; /* read the files (timed) or count their blocks */
+};
+
+/* What one method (or the plain copy) did with the tree in one round. */
+struct tree_rate {
+	uint64_t tr_logical, tr_stored;
+	double tr_write, tr_read; /* logical MB/s */
 };
 
 static int
@@ -268,14 +297,32 @@ data_bytes(void *arg, const struct hammer2_blockref *b)
 
 static int tally_dir(struct tally *t, struct h2_inode *dir);
 
+static void
+tally_file(struct tally *t, struct h2_inode *ip,
+    const struct hammer2_inode_data *d)
+{
+	uint64_t off;
+	ssize_t n;
+
+	t->t_logical += d->meta.size;
+	if (t->t_read) {
+		for (off = 0; off < d->meta.size; off += (uint64_t)n)
+			if ((n = h2_read(ip, off, t->t_buf, MiB)) <= 0)
+				die("read", EIO);
+	} else if (d->meta.op_flags & HAMMER2_OPFLAG_DIRECTDATA) {
+		t->t_physical += d->meta.size;
+	} else {
+		h2_tree_scan(t->t_mp, d->u.blockset.blockref, HAMMER2_SET_COUNT,
+		    0, HAMMER2_KEY_MAX, data_bytes, t);
+	}
+}
+
 static int
 tally_entry(void *arg, const struct h2_dirent *de)
 {
 	struct tally *t = arg;
 	const struct hammer2_inode_data *d;
 	struct h2_inode *ip;
-	uint64_t off;
-	ssize_t n;
 
 	if (h2_iget(t->t_pfs, de->d_inum, &ip) != 0)
 		die("iget", EIO);
@@ -285,16 +332,7 @@ tally_entry(void *arg, const struct h2_dirent *de)
 		tally_dir(t, ip);
 		t->t_depth--;
 	} else if (d->meta.type == HAMMER2_OBJTYPE_REGFILE) {
-		t->t_logical += d->meta.size;
-		if (d->meta.op_flags & HAMMER2_OPFLAG_DIRECTDATA)
-			t->t_physical += d->meta.size;
-		else
-			h2_tree_scan(t->t_mp, d->u.blockset.blockref,
-			    HAMMER2_SET_COUNT, 0, HAMMER2_KEY_MAX, data_bytes,
-			    t);
-		for (off = 0; off < d->meta.size; off += (uint64_t)n)
-			if ((n = h2_read(ip, off, t->t_buf, MiB)) <= 0)
-				die("read", EIO);
+		tally_file(t, ip, d);
 	}
 	h2_iput(ip);
 	return 0;
@@ -306,8 +344,25 @@ tally_dir(struct tally *t, struct h2_inode *dir)
 	return h2_readdir(dir, 0, tally_entry, t);
 }
 
+/* Walks the volume's tree: reads every file, or counts its blocks. */
 static void
-tree_bench(const char *tree, uint8_t comp, const char *name)
+walk_volume(struct tally *t, bool read)
+{
+	struct vol v;
+
+	memset(t, 0, sizeof(*t));
+	t->t_buf = malloc(MiB);
+	t->t_read = read;
+	vol_open(&v, 0);
+	t->t_mp = v.v_mp;
+	t->t_pfs = v.v_pfs;
+	tally_dir(t, v.v_root);
+	vol_close(&v);
+	free(t->t_buf);
+}
+
+static void
+tree_bench(const char *tree, uint8_t comp, struct tree_rate *r)
 {
 	struct tally t;
 	struct h2pop p;
@@ -316,8 +371,8 @@ tree_bench(const char *tree, uint8_t comp, const char *name)
 	int error;
 
 	make_image(1ull << 30, comp);
-	vol_open(&v, H2_MNT_RDWR);
 	tw = now();
+	vol_open(&v, H2_MNT_RDWR);
 	if ((error = h2pop_init(&p, v.v_pfs)) != 0 ||
 	    (error = h2pop_tree(&p, v.v_root, tree)) != 0 ||
 	    (error = h2_flush(v.v_mp)) != 0)
@@ -326,24 +381,143 @@ tree_bench(const char *tree, uint8_t comp, const char *name)
 	vol_close(&v);
 	tw = now() - tw;
 	drop_cache(img_path);
-	memset(&t, 0, sizeof(t));
-	t.t_buf = malloc(MiB);
-	vol_open(&v, 0);
-	t.t_mp = v.v_mp;
-	t.t_pfs = v.v_pfs;
+	/* Timed: mount and read every file; the block count is apart. */
 	tr = now();
-	tally_dir(&t, v.v_root);
+	walk_volume(&t, true);
 	tr = now() - tr;
-	vol_close(&v);
-	if (name != NULL)
-		printf("%-8s %12llu %12llu %7.2f %10.1f %10.1f\n", name,
-		    (unsigned long long)t.t_logical,
-		    (unsigned long long)t.t_physical,
-		    (double)t.t_logical / (double)t.t_physical,
-		    t.t_logical / 1e6 / tw, t.t_logical / 1e6 / tr);
-	free(t.t_buf);
+	r->tr_logical = t.t_logical;
+	walk_volume(&t, false);
+	r->tr_stored = t.t_physical;
+	r->tr_write = r->tr_logical / 1e6 / tw;
+	r->tr_read = r->tr_logical / 1e6 / tr;
 	unlink(img_path);
 }
+
+/* ---- the reference tree with plain read/write ---- */
+
+enum plain_op { P_COPY, P_DROP, P_READ, P_STAT, P_REMOVE };
+
+struct plain_walk {
+	uint8_t *pw_buf;
+	uint64_t pw_logical, pw_stored;
+};
+
+static void
+plain_file(struct plain_walk *w, enum plain_op op, const char *from,
+    const char *to)
+{
+	struct stat st;
+	ssize_t n;
+	int in, out;
+
+	if (op == P_DROP) {
+		drop_cache(from);
+		return;
+	}
+	if (op == P_STAT) {
+		if (lstat(from, &st) != 0)
+			die(from, errno);
+		w->pw_logical += (uint64_t)st.st_size;
+		w->pw_stored += (uint64_t)st.st_blocks * 512;
+		return;
+	}
+	if ((in = open(from, O_RDONLY)) < 0)
+		die(from, errno);
+	out = -1;
+	if (op == P_COPY &&
+	    (out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0)
+		die(to, errno);
+	while ((n = read(in, w->pw_buf, MiB)) > 0) {
+		w->pw_logical += (uint64_t)n;
+		if (out >= 0 && write(out, w->pw_buf, (size_t)n) != n)
+			die(to, errno);
+	}
+	if (n < 0)
+		die(from, errno);
+	close(in);
+	if (out >= 0)
+		close(out);
+}
+
+/*
+ * Applies op to the tree at from (P_COPY: into to, made here), entries
+ * in readdir order; symlinks are copied as symlinks, other types left
+ * out. P_REMOVE removes the tree, from included.
+ */
+static void
+plain_walk(struct plain_walk *w, enum plain_op op, const char *from,
+    const char *to)
+{
+	char f[PATH_MAX], t[PATH_MAX], link[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	ssize_t n;
+	DIR *dir;
+
+	if (op == P_COPY && mkdir(to, 0755) != 0)
+		die(to, errno);
+	if ((dir = opendir(from)) == NULL)
+		die(from, errno);
+	while ((de = readdir(dir)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		snprintf(f, sizeof(f), "%s/%s", from, de->d_name);
+		snprintf(t, sizeof(t), "%s/%s", to ? to : "", de->d_name);
+		if (lstat(f, &st) != 0)
+			die(f, errno);
+		if (S_ISDIR(st.st_mode)) {
+			plain_walk(w, op, f, t);
+		} else if (op == P_REMOVE) {
+			if (unlink(f) != 0)
+				die(f, errno);
+		} else if (S_ISREG(st.st_mode)) {
+			plain_file(w, op, f, t);
+		} else if (S_ISLNK(st.st_mode) && op == P_COPY) {
+			if ((n = readlink(f, link, sizeof(link) - 1)) < 0)
+				die(f, errno);
+			link[n] = '\0';
+			if (symlink(link, t) != 0)
+				die(t, errno);
+		}
+	}
+	closedir(dir);
+	if (op == P_REMOVE && rmdir(from) != 0)
+		die(from, errno);
+}
+
+static void
+plain_tree_copy(const char *tree, struct tree_rate *r)
+{
+	struct plain_walk w;
+	double tw, tr;
+	int fd;
+
+	memset(&w, 0, sizeof(w));
+	w.pw_buf = malloc(MiB);
+	tw = now();
+	plain_walk(&w, P_COPY, tree, plain_tree);
+	if ((fd = open(plain_tree, O_RDONLY | O_DIRECTORY)) < 0 ||
+	    syncfs(fd) != 0)
+		die(plain_tree, errno);
+	close(fd);
+	tw = now() - tw;
+	plain_walk(&w, P_DROP, plain_tree, NULL);
+	w.pw_logical = 0;
+	tr = now();
+	plain_walk(&w, P_READ, plain_tree, NULL);
+	tr = now() - tr;
+	w.pw_logical = 0;
+	plain_walk(&w, P_STAT, plain_tree, NULL);
+	r->tr_logical = w.pw_logical;
+	r->tr_stored = w.pw_stored;
+	r->tr_write = r->tr_logical / 1e6 / tw;
+	r->tr_read = r->tr_logical / 1e6 / tr;
+	plain_walk(&w, P_REMOVE, plain_tree, NULL);
+	free(w.pw_buf);
+}
+
+/* ---- medians and output ---- */
 
 static int
 dbl_cmp(const void *a, const void *b)
@@ -360,52 +534,144 @@ median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* Median write and read rates of fn over the repeats. */
-static void
-measure(void (*fn)(uint64_t, uint8_t, struct rate *), uint64_t mib,
-    uint8_t comp, struct rate *r)
-{
-	double w[16], rd[16];
-	struct rate one;
-	int i;
+static const struct {
+	uint8_t comp;
+	const char *name;
+} methods[] = { { HAMMER2_COMP_LZ4, "lz4" }, { HAMMER2_COMP_ZLIB, "zlib" },
+	{ HAMMER2_COMP_DF_ZSTD, "zstd" }, { HAMMER2_COMP_NONE, "none" } };
+#define NMETHODS 4
+#define NSIDES	 (NMETHODS + 1) /* [0] plain, [1 + i] methods[i] */
+#define SIDE(s)	 ((s) == 0 ? "plain" : methods[(s)-1].name)
 
-	for (i = 0; i < repeat; i++) {
-		fn(mib, comp, &one);
-		w[i] = one.r_write;
-		rd[i] = one.r_read;
-	}
-	r->r_write = median(w, repeat);
-	r->r_read = median(rd, repeat);
+/* Samples of each side over the rounds. */
+struct samples {
+	double sa_write[NSIDES][MAXREP], sa_read[NSIDES][MAXREP];
+	uint64_t sa_logical[NSIDES], sa_stored[NSIDES];
+};
+
+static void
+figure(const char *name, double v, const char *unit)
+{
+	printf("kbench: h2bench.%s %.1f %s\n", name, v, unit);
 }
 
 static void
-plain_fn(uint64_t mib, uint8_t comp, struct rate *r)
+mixed_bench(uint64_t mib)
 {
-	plain_copy(mib, r);
+	static struct samples sa;
+	struct rate one;
+	char name[64];
+	double w, r, pw = 0, pr = 0;
+	int k, s;
+
+	make_source(mib);
+	for (k = 0; k < repeat; k++) {
+		for (s = 0; s < NSIDES; s++) {
+			if (s == 0)
+				plain_copy(mib, &one);
+			else
+				lib_copy(mib, methods[s - 1].comp, &one);
+			sa.sa_write[s][k] = one.r_write;
+			sa.sa_read[s][k] = one.r_read;
+		}
+	}
+	unlink(src_path);
+	if (kbench)
+		printf("kbench: h2bench.mixed_mib %llu MiB\n",
+		    (unsigned long long)mib);
+	else
+		printf("%llu MiB mixed file (1/2 text, 3/8 random, 1/8 zeros), "
+		       "MB/s, median of %d\n%-8s %10s %10s %10s %10s\n",
+		    (unsigned long long)mib, repeat, "method", "write", "read",
+		    "w/plain", "r/plain");
+	for (s = 0; s < NSIDES; s++) {
+		w = median(sa.sa_write[s], repeat);
+		r = median(sa.sa_read[s], repeat);
+		if (s == 0)
+			pw = w, pr = r;
+		if (kbench) {
+			snprintf(name, sizeof(name), "mixed.%s.write", SIDE(s));
+			figure(name, w, "MB/s");
+			snprintf(name, sizeof(name), "mixed.%s.read", SIDE(s));
+			figure(name, r, "MB/s");
+		} else {
+			printf("%-8s %10.1f %10.1f %10.2f %10.2f\n", SIDE(s), w,
+			    r, w / pw, r / pr);
+		}
+	}
+	fflush(stdout);
+}
+
+static void
+tree_figures(const char *tree)
+{
+	static struct samples sa;
+	struct tree_rate one;
+	char name[64];
+	double w, r;
+	int k, s;
+
+	/* Once unmeasured: the host tree's own pages into the cache. */
+	tree_bench(tree, HAMMER2_COMP_NONE, &one);
+	for (k = 0; k < repeat; k++) {
+		for (s = 0; s < NSIDES; s++) {
+			if (s == 0)
+				plain_tree_copy(tree, &one);
+			else
+				tree_bench(tree, methods[s - 1].comp, &one);
+			sa.sa_write[s][k] = one.tr_write;
+			sa.sa_read[s][k] = one.tr_read;
+			sa.sa_logical[s] = one.tr_logical;
+			sa.sa_stored[s] = one.tr_stored;
+		}
+	}
+	if (!kbench)
+		printf("\nreference tree %s, median of %d\n%-8s %12s %12s %7s "
+		       "%10s %10s\n",
+		    tree, repeat, "method", "logical", "stored", "ratio",
+		    "write MB/s", "read MB/s");
+	for (s = 0; s < NSIDES; s++) {
+		w = median(sa.sa_write[s], repeat);
+		r = median(sa.sa_read[s], repeat);
+		if (!kbench) {
+			printf("%-8s %12llu %12llu %7.2f %10.1f %10.1f\n",
+			    SIDE(s), (unsigned long long)sa.sa_logical[s],
+			    (unsigned long long)sa.sa_stored[s],
+			    (double)sa.sa_logical[s] / (double)sa.sa_stored[s],
+			    w, r);
+			continue;
+		}
+		snprintf(name, sizeof(name), "tree.%s.logical", SIDE(s));
+		printf("kbench: h2bench.%s %llu bytes\n", name,
+		    (unsigned long long)sa.sa_logical[s]);
+		snprintf(name, sizeof(name), "tree.%s.stored", SIDE(s));
+		printf("kbench: h2bench.%s %llu bytes\n", name,
+		    (unsigned long long)sa.sa_stored[s]);
+		snprintf(name, sizeof(name), "tree.%s.write", SIDE(s));
+		figure(name, w, "MB/s");
+		snprintf(name, sizeof(name), "tree.%s.read", SIDE(s));
+		figure(name, r, "MB/s");
+	}
 }
 
 int
 main(int argc, char **argv)
 {
-	static const struct {
-		uint8_t comp;
-		const char *name;
-	} methods[] = { { HAMMER2_COMP_LZ4, "lz4" },
-		{ HAMMER2_COMP_ZLIB, "zlib" }, { HAMMER2_COMP_DF_ZSTD, "zstd" },
-		{ HAMMER2_COMP_NONE, "none" } };
 	const char *tree = NULL;
 	uint64_t mib = 1024;
-	struct rate plain, lib;
-	int ch, i;
+	int ch;
 
-	while ((ch = getopt(argc, argv, "m:r:d:t:")) != -1) {
+	while ((ch = getopt(argc, argv, "km:r:d:t:")) != -1) {
 		switch (ch) {
+		case 'k':
+			kbench = true;
+			break;
 		case 'm':
 			mib = strtoull(optarg, NULL, 0);
 			break;
 		case 'r':
 			repeat = atoi(optarg);
-			if (repeat < 1 || repeat > 16)
+			if (repeat < 1 || repeat > MAXREP)
 				repeat = 3;
 			break;
 		case 'd':
@@ -416,8 +682,8 @@ main(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr,
-			    "usage: h2bench [-m MiB] [-r repeat] [-d workdir] "
-			    "[-t tree]\n");
+			    "usage: h2bench [-k] [-m MiB] [-r repeat] "
+			    "[-d workdir] [-t tree]\n");
 			return 1;
 		}
 	}
@@ -430,31 +696,12 @@ main(int argc, char **argv)
 	    (int)getpid());
 	snprintf(img_path, sizeof(img_path), "%s/h2bench-img.%d", workdir,
 	    (int)getpid());
-	make_source(mib);
-	measure(plain_fn, mib, 0, &plain);
-	printf("%llu MiB mixed file (1/2 text, 3/8 random, 1/8 zeros), MB/s, "
-	       "median of %d\n",
-	    (unsigned long long)mib, repeat);
-	printf("%-8s %10s %10s %10s %10s\n", "method", "write", "read",
-	    "w/plain", "r/plain");
-	printf("%-8s %10.1f %10.1f %10s %10s\n", "plain", plain.r_write,
-	    plain.r_read, "1.00", "1.00");
-	for (i = 0; i < 4; i++) {
-		measure(lib_copy, mib, methods[i].comp, &lib);
-		printf("%-8s %10.1f %10.1f %10.2f %10.2f\n", methods[i].name,
-		    lib.r_write, lib.r_read, lib.r_write / plain.r_write,
-		    lib.r_read / plain.r_read);
-		fflush(stdout);
-	}
-	unlink(src_path);
-	if (tree == NULL)
-		return 0;
-	/* Once unmeasured: the host tree's own pages into the cache. */
-	tree_bench(tree, HAMMER2_COMP_NONE, NULL);
-	printf("\nreference tree %s\n", tree);
-	printf("%-8s %12s %12s %7s %10s %10s\n", "method", "logical", "stored",
-	    "ratio", "write MB/s", "read MB/s");
-	for (i = 0; i < 4; i++)
-		tree_bench(tree, methods[i].comp, methods[i].name);
+	snprintf(plain_tree, sizeof(plain_tree), "%s/h2bench-tree.%d", workdir,
+	    (int)getpid());
+	mixed_bench(mib);
+	if (tree != NULL)
+		tree_figures(tree);
+	if (kbench)
+		printf("kbench: done\n");
 	return 0;
 }

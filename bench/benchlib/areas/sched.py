@@ -201,11 +201,12 @@ def _alternate(runnable, machine, accel, kind, rounds):
     return results
 
 
-def figure_cells(results, names, software_kvm=False):
+def figure_cells(results, names, software_kvm=False, units=None):
     """{name: Cell}: the median over results of each figure, or why not.
 
     Every run must have finished; on the kvm_pvm backend a run that the
-    backend stopped or that ran out of time is "cannot run here"."""
+    backend stopped or that ran out of time is "cannot run here". units:
+    {name: unit} where a figure's unit is not UNIT (other areas)."""
     failed = [r for r in results if not r.ok]
     if failed:
         r = failed[0]
@@ -222,7 +223,8 @@ def figure_cells(results, names, software_kvm=False):
     cells = {}
     for n in names:
         try:
-            cells[n] = Cell.value(statistics.median(f.get(n, UNIT) for f in parsed))
+            unit = (units or {}).get(n, UNIT)
+            cells[n] = Cell.value(statistics.median(f.get(n, unit) for f in parsed))
         except kbench.Missing as e:
             cells[n] = Cell.failed(str(e))
     return cells
