@@ -17,6 +17,7 @@
 #include <linux/virtio_ids.h>
 #include "arch/arch.h"
 #include "core/kmalloc.h"
+#include "sched/sched.h"
 #include "virtio/virtio_internal.h"
 
 #define RESET_WAIT_NS (1000ULL * 1000 * 1000)
@@ -197,9 +198,16 @@ virtio_dev_found(struct virtio_dev *d)
 	}
 }
 
+bool vio_host_fence;
+
 void
 virtio_init(void)
 {
+	vio_host_fence =
+	    strcmp(arch_accelerator(), "TCG") == 0 && lwkt_ncpus == 1;
+	if (vio_host_fence)
+		log_info("virtio: TCG on one CPU: ring barriers also read a "
+			 "device register (QEMU before 8.1 drops them there)");
 	if (arch_pci_present())
 		virtio_pci_scan();
 	else

@@ -42,6 +42,21 @@ vio_mb(void)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
+/*
+ * QEMU before 8.1 drops a TCG guest's memory barriers when the machine can
+ * have only one vCPU (its translation blocks are not "parallel"; fixed by
+ * QEMU commit c914d46d0a64). The device model runs in another host thread
+ * all the same, so the driver's store of an event index and its load of
+ * the device's index can pass each other in the host's store buffer: the
+ * device misses used_event and never interrupts (seen as 32 requests
+ * completed by QEMU but never signalled). Where that can happen (TCG, one
+ * CPU; set by virtio_init) vio_host_mb also reads a device register
+ * without side effects: QEMU takes its global lock for the access, which
+ * is a full barrier on the host. Never under KVM, where it would be an
+ * exit. TCG with several vCPUs and thread=single stays exposed.
+ */
+extern bool vio_host_fence;
+
 /* x86 keeps loads and stores in order (TSO): a compiler barrier is enough
  * for the read and write barriers; a store followed by a load needs mb. */
 static inline void
@@ -223,6 +238,8 @@ int vq_sg_add(struct vq_seg *segs, int n, int max, const void *va, size_t len,
 struct virtio_dev;
 
 struct virtio_ops {
+	/* Reads a register that has no side effects (see vio_host_fence). */
+	void (*fence)(struct virtio_dev *d);
 	uint64_t (*get_features)(struct virtio_dev *d);
 	void (*set_features)(struct virtio_dev *d, uint64_t f);
 	uint8_t (*get_status)(struct virtio_dev *d);

@@ -129,6 +129,12 @@ mmio_config_generation(struct virtio_dev *d)
 }
 
 static void
+mmio_fence(struct virtio_dev *d)
+{
+	(void)rd(d, VIRTIO_MMIO_MAGIC_VALUE);
+}
+
+static void
 mmio_read_config(struct virtio_dev *d, unsigned off, void *buf, unsigned len)
 {
 	uintptr_t a = vmmio_of(d)->vm_base + VIRTIO_MMIO_CONFIG + off;
@@ -232,6 +238,7 @@ static const struct virtio_ops mmio_ops = {
 	.set_features = mmio_set_features,
 	.get_status = mmio_get_status,
 	.set_status = mmio_set_status,
+	.fence = mmio_fence,
 	.config_generation = mmio_config_generation,
 	.read_config = mmio_read_config,
 	.queue_max = mmio_queue_max,

@@ -128,6 +128,12 @@ pci_config_generation(struct virtio_dev *d)
 }
 
 static void
+pci_fence(struct virtio_dev *d)
+{
+	(void)pci_config_generation(d);
+}
+
+static void
 pci_read_config(struct virtio_dev *d, unsigned off, void *buf, unsigned len)
 {
 	struct vpci_region *r = &vpci_of(d)->vp_devcfg;
@@ -412,6 +418,7 @@ static const struct virtio_ops pci_ops = {
 	.set_features = pci_set_features,
 	.get_status = pci_get_status,
 	.set_status = pci_set_status,
+	.fence = pci_fence,
 	.config_generation = pci_config_generation,
 	.read_config = pci_read_config,
 	.queue_max = pci_queue_max,

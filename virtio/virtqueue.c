@@ -241,6 +241,14 @@ vq_add(struct virtqueue *vq, const struct vq_seg *segs, int nseg, void *cookie)
 	return 0;
 }
 
+/* The host-side half of a store-then-load barrier (virtio_internal.h). */
+static void
+host_fence(struct virtqueue *vq)
+{
+	if (__builtin_expect(vio_host_fence, 0) && vq->vq_dev != NULL)
+		vq->vq_dev->vd_ops->fence(vq->vq_dev);
+}
+
 bool
 vq_kick_prepare(struct virtqueue *vq)
 {
@@ -250,6 +258,7 @@ vq_kick_prepare(struct virtqueue *vq)
 	if (old == now || vq->vq_broken)
 		return false;
 	vio_mb(); /* the new index is visible before we read the event */
+	host_fence(vq);
 	vq->vq_kick_idx = now;
 	if (vq->vq_event_idx) {
 		uint16_t ev = vq_le16(
@@ -400,6 +409,7 @@ vq_enable_intr(struct virtqueue *vq)
 	else
 		*(volatile uint16_t *)&vq->vq_avail->flags = 0;
 	vio_mb(); /* the event is visible before we look again */
+	host_fence(vq);
 	if (vq->vq_broken)
 		return true;
 	return vq_le16(__atomic_load_n(&vq->vq_used->idx, __ATOMIC_ACQUIRE)) ==
