@@ -460,7 +460,8 @@ dhcp_bind(struct ns_dhcp *d)
 	d->d_stats.ds_bound++;
 	dhcp_arp(d, l->dl_addr, l->dl_addr);
 	dhcp_arm_t1(d);
-	ns_log(d->d_ns, NS_LOG_INFO,
+	/* Debug only: the event's receiver reports the lease as it likes. */
+	ns_log(d->d_ns, NS_LOG_DEBUG,
 	    "dhcp: bound %u.%u.%u.%u/%u.%u.%u.%u lease %us", l->dl_addr >> 24,
 	    (l->dl_addr >> 16) & 255, (l->dl_addr >> 8) & 255, l->dl_addr & 255,
 	    l->dl_netmask >> 24, (l->dl_netmask >> 16) & 255,

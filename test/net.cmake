@@ -17,6 +17,9 @@
 #                        (tc netem's job; this kernel has no netem): ping,
 #                        UDP echo, 16 MiB TCP echo intact, and the guest
 #                        must have retransmitted and queued out of order
+#   net.<machine>.dhcp   user networking again, the address from QEMU's
+#                        DHCP server (net.ip=dhcp): the lease as slirp
+#                        gives it, then echo through hostfwd
 #   net.bad.*            bad net.ip / net.gw: a clear error, no stack
 set(NET_TEST ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/test/net/net_test.py)
 set(NET_IMG $<TARGET_FILE:net.elf>)
@@ -37,6 +40,14 @@ foreach(m microvm q35)
 		-- --image ${NET_IMG} --machine ${m} --accel tcg --smp 2
 		--mem 512M --timeout 120 --config ${NET_CONFIG})
 	net_test(${m}.user ${NET_TEST} --mode user --tcp-mib 16 --
+		--image ${NET_IMG} --machine ${m} --accel tcg --smp 2
+		--mem 512M --timeout 120 --config ${NET_CONFIG})
+endforeach()
+
+# The address from QEMU's DHCP server (libslirp): the lease is checked, and
+# echo through hostfwd reaches both protocol threads' connections.
+foreach(m microvm q35)
+	net_test(${m}.dhcp ${NET_TEST} --mode user --dhcp --tcp-mib 8 --
 		--image ${NET_IMG} --machine ${m} --accel tcg --smp 2
 		--mem 512M --timeout 120 --config ${NET_CONFIG})
 endforeach()
@@ -65,5 +76,5 @@ net_bad(gw_outside "net.ip=10.0.0.2/24 net.gw=10.0.1.1"
 	--expect-output "error: net: bad value '10.0.1.1' for net.gw: outside the subnet of net.ip")
 net_bad(gw_syntax "net.ip=10.0.0.2/24 net.gw=10.0.0.1.5"
 	--expect-output "error: net: bad value '10.0.0.1.5' for net.gw: expected an address")
-net_bad(ip_missing ""
-	--expect-output "error: net: net.ip is not set")
+net_bad(gw_without_ip "net.gw=10.0.0.1"
+	--expect-output "error: net: net.gw is set but net.ip is not")

@@ -342,6 +342,10 @@ app_main(void)
 		kprintf("net: the stack did not start (%d)\n", err);
 		return 1;
 	}
+	if ((err = nsk_wait_addr(60ULL * 1000000000)) != 0) {
+		kprintf("net: no address after 60 s (%d)\n", err);
+		return 1;
+	}
 	nsk_call_all(echo_setup, &err);
 	if (err != 0) {
 		kprintf("net: the echo service did not start (%d)\n", err);

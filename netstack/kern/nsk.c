@@ -99,6 +99,7 @@ struct nsk_cpu {
 	struct nb *pc_txq_head, *pc_txq_tail;
 	unsigned pc_txq_len;
 	struct nsk_stats pc_st;
+	unsigned pc_addr_gen; /* the address generation applied */
 	/* The inbox, guarded by pc_lock. */
 	struct spinlock pc_lock;
 	TAILQ_HEAD(, netbuf) pc_rxq;
@@ -109,7 +110,13 @@ struct nsk_cpu {
 static struct nsk_cpu *cpus[ARCH_MAX_CPUS];
 static unsigned ncpu;
 static struct vnetif *vif;
+/* The address: set at start (static) or published by the DHCP client
+ * (nsk_dhcp.c); addr_gen counts changes, each instance applies the newest
+ * on its thread (addr_sync). Guarded by addr_lock. */
 static struct nsk_addr addr;
+static unsigned addr_gen;
+static struct spinlock addr_lock = SPINLOCK_INIT;
+static bool use_dhcp;
 
 _Static_assert(sizeof(((struct netbuf *)0)->nb_holder) >= sizeof(struct nb_ext),
     "a netbuf holds the stack's nb_ext");
@@ -154,12 +161,31 @@ tx_release(struct netbuf *nb)
 		kick(pc);
 }
 
+/* An unfragmented IPv4 UDP datagram to port 68 (a DHCP reply)? */
+static bool
+to_dhcp_client(const uint8_t *p, uint32_t len)
+{
+	uint32_t hl;
+
+	if (len < 14 + 20 + 4 || p[12] != 0x08 || p[13] != 0x00)
+		return false;
+	p += 14;
+	hl = (uint32_t)(p[0] & 0x0f) * 4;
+	if ((p[0] >> 4) != 4 || p[9] != 17 || hl < 20 || len < 14 + hl + 4 ||
+	    ((p[6] & 0x3f) | p[7]) != 0) /* MF or an offset: a fragment */
+		return false;
+	return p[hl + 2] == 0 && p[hl + 3] == 68;
+}
+
 /* The driver's input callback (its thread): steer and queue. */
 static void
 nsk_rx(struct vnetif *ifp, struct netbuf *nb, void *arg)
 {
 	int t = ns_steer(NULL, ncpu, nb->nb_data, nb->nb_len);
 	unsigned i;
+
+	if (use_dhcp && t > 0 && to_dhcp_client(nb->nb_data, nb->nb_len))
+		t = 0; /* the client runs on CPU 0's instance */
 
 	if (t != NS_STEER_ALL) {
 		inbox_rx(cpus[(unsigned)t % ncpu], nb);
@@ -476,6 +502,73 @@ call_dispatch(struct lwkt_msg *msg)
 	lwkt_replymsg(msg, 0);
 }
 
+/* Applies a newer published address to this instance. CPU 0's belongs to
+ * the DHCP client there, which set it itself. */
+static void
+addr_sync(struct nsk_cpu *pc)
+{
+	struct nsk_addr a;
+	unsigned gen;
+	int err;
+
+	if (__atomic_load_n(&addr_gen, __ATOMIC_ACQUIRE) == pc->pc_addr_gen)
+		return;
+	spin_lock(&addr_lock);
+	a = addr;
+	gen = addr_gen;
+	spin_unlock(&addr_lock);
+	pc->pc_addr_gen = gen;
+	if (use_dhcp && pc->pc_cpu == 0)
+		return;
+	err = ns_set_addr(pc->pc_ns, a.na_addr, a.na_netmask, a.na_gateway);
+	if (err != 0)
+		log_err("net: cpu %u refused address %u.%u.%u.%u: %d",
+		    pc->pc_cpu, a.na_addr >> 24, (a.na_addr >> 16) & 255,
+		    (a.na_addr >> 8) & 255, a.na_addr & 255, err);
+}
+
+void
+nsk_addr_publish(const struct nsk_addr *a)
+{
+	unsigned i;
+
+	spin_lock(&addr_lock);
+	addr = *a;
+	__atomic_store_n(&addr_gen, addr_gen + 1, __ATOMIC_RELEASE);
+	spin_unlock(&addr_lock);
+	for (i = 0; i < ncpu; i++) {
+		struct nsk_cpu *pc = cpus[i];
+		bool k;
+
+		spin_lock(&pc->pc_lock);
+		k = !pc->pc_kicked;
+		pc->pc_kicked = true;
+		spin_unlock(&pc->pc_lock);
+		if (k)
+			kick(pc);
+	}
+	wakeup(&addr);
+}
+
+int
+nsk_wait_addr(uint64_t timeout_ns)
+{
+	uint64_t end = arch_nanotime() + timeout_ns;
+
+	spin_lock(&addr_lock);
+	while (addr.na_addr == 0) {
+		uint64_t now = arch_nanotime();
+		if (now >= end) {
+			spin_unlock(&addr_lock);
+			return -ETIMEDOUT;
+		}
+		ssleep(&addr, &addr_lock, "nskaddr", end - now);
+		spin_lock(&addr_lock);
+	}
+	spin_unlock(&addr_lock);
+	return 0;
+}
+
 static void
 nsk_thread(void *arg)
 {
@@ -491,6 +584,7 @@ nsk_thread(void *arg)
 			pc->pc_st.ks_msgs++;
 			msg->ms_dispatch(msg);
 		} while ((msg = lwkt_getport(pc->pc_port)) != NULL);
+		addr_sync(pc);
 		ns_tick(pc->pc_ns);
 		run_work(pc);
 		rearm(pc);
@@ -573,10 +667,16 @@ read_config(void)
 	const char *why = NULL, *why_gw = NULL;
 
 	memset(&addr, 0, sizeof(addr));
-	if (cfg_ip[0] == 0) {
-		log_err("net: net.ip is not set (e.g. net.ip=10.0.0.2/24); "
-			"DHCP is not wired in yet");
-		return -EINVAL;
+	use_dhcp = cfg_ip[0] == 0 || strcmp(cfg_ip, "dhcp") == 0;
+	if (use_dhcp) {
+		if (cfg_gw[0] != 0) {
+			log_err(
+			    "net: net.gw is set but net.ip is not: with DHCP "
+			    "the gateway is the server's; set both or "
+			    "neither");
+			return -EINVAL;
+		}
+		return 0;
 	}
 	if (nsk_parse_cidr(cfg_ip, &addr.na_addr, &addr.na_netmask, &why) !=
 	    0) {
@@ -622,6 +722,11 @@ nsk_start(void)
 			return err;
 		}
 	vnetif_set_input(vif, nsk_rx, NULL);
+	if (use_dhcp) {
+		log_info("net: %s: %u protocol thread(s), address by DHCP",
+		    vif->if_name, ncpu);
+		return nsk_dhcp_start();
+	}
 	log_info("net: %s %u.%u.%u.%u/%u gateway %u.%u.%u.%u, %u protocol "
 		 "thread(s), offloads%s%s%s",
 	    vif->if_name, addr.na_addr >> 24, (addr.na_addr >> 16) & 255,
@@ -749,5 +854,7 @@ nsk_dump(void)
 void
 nsk_get_addr(struct nsk_addr *a)
 {
+	spin_lock(&addr_lock);
 	*a = addr;
+	spin_unlock(&addr_lock);
 }

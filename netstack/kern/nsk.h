@@ -24,7 +24,9 @@
  *   net.gw = A.B.C.D       the default gateway (optional; inside the
  *                          subnet, not the address itself)
  * A malformed or impossible value is reported at nsk_start and the stack
- * is not started (-EINVAL).
+ * is not started (-EINVAL). With net.ip unset or "dhcp" the address comes
+ * from DHCP (nsk_dhcp.c; net.dhcp_probe_ms): wait for it with
+ * nsk_wait_addr.
  *
  * Interface:
  *  - nsk_start() once, from the application's thread after boot; 0,
@@ -94,8 +96,11 @@ void nsk_cancel(struct nsk_work *w);
 void nsk_get_stats(struct nsk_stats *st);
 /* Logs each instance's timer and inbox state (for hang reports). */
 void nsk_dump(void);
-/* The configured address (after nsk_start). */
+/* The address in use (0 while DHCP has none). */
 void nsk_get_addr(struct nsk_addr *a);
+/* Waits until the stack has an address (at once with a static one):
+ * 0, or -ETIMEDOUT. */
+int nsk_wait_addr(uint64_t timeout_ns);
 
 /*
  * The configuration parsers (portable, tested on the host too): 0, or

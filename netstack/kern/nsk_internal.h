@@ -11,6 +11,15 @@ struct nsk_rand {
 	uint64_t r_ctr;
 };
 
+struct nsk_addr;
+
+/* The DHCP client (nsk_dhcp.c): started on CPU 0's instance by
+ * nsk_start when no static address is configured. */
+int nsk_dhcp_start(void);
+/* A new address (0: none) for every instance, and for nsk_wait_addr's
+ * waiters (nsk.c). Any thread; the instances apply it on their own. */
+void nsk_addr_publish(const struct nsk_addr *a);
+
 void nsk_platform_seed(void);
 void nsk_platform_init(struct ns_platform *p, struct nsk_rand *r, unsigned cpu);
 

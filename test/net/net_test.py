@@ -405,6 +405,8 @@ def main():
     ap.add_argument("--conns", type=int, default=0)
     ap.add_argument("--per-conn", type=int, default=65536)
     ap.add_argument("--lossy", action="store_true")
+    ap.add_argument("--dhcp", action="store_true",
+                    help="user mode: the address from QEMU's DHCP server")
     ap.add_argument("--workdir", default="/tmp")
     ap.add_argument("rest", nargs=argparse.REMAINDER)
     a = ap.parse_args()
@@ -432,12 +434,21 @@ def main():
                   "hostfwd=udp:127.0.0.1:%d-%s:%d" % (
                       a.tcp_port, GUEST_USER, ECHO, a.udp_port, GUEST_USER,
                       ECHO, a.quit_port, GUEST_USER, QUIT))
-        cmdline += " net.ip=%s/24 net.gw=10.0.2.2" % GUEST_USER
+        if a.dhcp:
+            cmdline += " net.ip=dhcp net.gw= net.dhcp_probe_ms=100"
+        else:
+            cmdline += " net.ip=%s/24 net.gw=10.0.2.2" % GUEST_USER
     qargs = ["-netdev", netdev, "-device",
              "%s,netdev=n0,mac=52:54:00:12:34:56" % dev, "-device", rng]
+    expect = ["--expect-output", r"^net: echo ready"]
+    if a.dhcp:
+        # slirp's lease: 10.0.2.15/24, router 10.0.2.2, DNS 10.0.2.3, 24 h
+        expect = ["--expect-output", r"net: dhcp: bound 10\.0\.2\.15/24 "
+                  r"gateway 10\.0\.2\.2 dns 10\.0\.2\.3 server "
+                  r"10\.0\.2\.2 lease 86400 s",
+                  "--expect-output", r"^net: echo ready on 10\.0\.2\.15"]
     argv = [sys.executable, "-u", HARNESS] + rest + \
-        ["--cmdline", cmdline, "--expect", "poweroff",
-         "--expect-output", r"^net: echo ready"] + \
+        ["--cmdline", cmdline, "--expect", "poweroff"] + expect + \
         ["--qemu-arg=" + q for q in qargs]
     lock = threading.Lock()
 
