@@ -15,7 +15,7 @@ netns): without it the test fails and says so. The namespace is removed
 at the end, whatever happened.
 
 --lossy: the same namespace and tap, but QEMU's -netdev dgram goes to a
-relay in this program that carries frames to and from the tap and loses
+relay (--relay, test/net/lossy_relay.c) that carries frames to and from the tap and loses
 5% of them and reorders 25% each way (what "tc qdisc ... netem loss 5%
 delay 1ms reorder 25%" would do on the tap; this machine's kernel has no
 netem, CONFIG_NET_SCH_NETEM). No vnet header on that path, so no
@@ -31,15 +31,12 @@ offload used in both directions.
 """
 import argparse
 import ctypes
-import fcntl
 import hashlib
 import os
 import random
 import re
-import select
 import selectors
 import socket
-import struct
 import subprocess
 import sys
 import threading
@@ -101,68 +98,41 @@ class Netns:
 
 class Relay:
     """Frames between QEMU's dgram socket and the tap, 5% lost and 25%
-    held back behind the next frame (or 2 ms) in each direction."""
-    LOSS, REORDER, HOLD = 0.05, 0.25, 0.002
+    held back behind the next frame (or 2 ms) in each direction: the
+    program test/net/lossy_relay.c, run in this namespace."""
+    LOSS, REORDER, HOLD_MS, SEED = 0.05, 0.25, 2, 5
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, program):
         self.qemu = os.path.join(workdir, "qemu.sock")
         self.path = os.path.join(workdir, "relay.sock")
         for p in (self.qemu, self.path):
             if os.path.exists(p):
                 os.unlink(p)
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-        self.s.bind(self.path)
-        self.rnd = random.Random(5)
-        self.stop = False
-        self.lost = self.held = self.frames = 0
+        self.program = program
+        self.p = None
+        self.summary = "relay: no summary"
 
-    def open_tap(self):
-        tun = os.open("/dev/net/tun", os.O_RDWR)
-        fcntl.ioctl(tun, 0x400454ca,  # TUNSETIFF, IFF_TAP | IFF_NO_PI
-                    struct.pack("16sH", TAP.encode(), 0x0002 | 0x1000))
-        self.tap = tun
+    def start(self):
+        self.p = subprocess.Popen(
+            [self.program, TAP, self.qemu, self.path, str(self.LOSS),
+             str(self.REORDER), str(self.HOLD_MS), str(self.SEED)],
+            stdout=subprocess.PIPE, text=True)
+        line = self.p.stdout.readline()
+        if line.strip() != "relay: ready":
+            raise RuntimeError("the relay did not start: %r" % line)
 
     def netdev(self):
         return ("dgram,id=n0,local.type=unix,local.path=%s,"
                 "remote.type=unix,remote.path=%s" % (self.qemu, self.path))
 
-    def run(self):
-        held = {0: None, 1: None}  # 0: to the guest, 1: to the host
-        since = {0: 0.0, 1: 0.0}
-
-        def out(d, f):
-            try:
-                if d == 0:
-                    self.s.sendto(f, self.qemu)
-                else:
-                    os.write(self.tap, f)
-            except OSError:
-                pass  # QEMU not there yet, or gone: a lost frame
-
-        while not self.stop:
-            r, _, _ = select.select([self.s, self.tap], [], [], self.HOLD)
-            now = time.monotonic()
-            for src in r:
-                d = 0 if src is self.tap else 1
-                f = os.read(self.tap, 65536) if d == 0 else \
-                    self.s.recv(65536)
-                self.frames += 1
-                if self.rnd.random() < self.LOSS:
-                    self.lost += 1
-                    continue
-                if held[d] is None and self.rnd.random() < self.REORDER:
-                    held[d], since[d] = f, now
-                    self.held += 1
-                    continue
-                out(d, f)
-                if held[d] is not None:
-                    out(d, held[d])
-                    held[d] = None
-            for d in (0, 1):
-                if held[d] is not None and now - since[d] >= self.HOLD:
-                    out(d, held[d])
-                    held[d] = None
+    def finish(self):
+        if self.p is None:
+            return
+        self.p.terminate()
+        out = self.p.communicate(timeout=10)[0]
+        self.summary = out.strip().splitlines()[-1] if out.strip() \
+            else self.summary
+        self.p = None
 
 
 def pattern(seed, n):
@@ -405,6 +375,8 @@ def main():
     ap.add_argument("--conns", type=int, default=0)
     ap.add_argument("--per-conn", type=int, default=65536)
     ap.add_argument("--lossy", action="store_true")
+    ap.add_argument("--relay", default="lossy_relay",
+                    help="--lossy: the relay program (lossy_relay.c)")
     ap.add_argument("--dhcp", action="store_true",
                     help="user mode: the address from QEMU's DHCP server")
     ap.add_argument("--workdir", default="/tmp")
@@ -463,11 +435,10 @@ def main():
             ns.__enter__()
         if a.lossy:
             os.makedirs(a.workdir, exist_ok=True)
-            relay = Relay(a.workdir)
-            relay.open_tap()
+            relay = Relay(a.workdir, a.relay)
+            relay.start()
             i = argv.index("--qemu-arg=" + netdev)
             argv[i] = "--qemu-arg=" + relay.netdev()
-            threading.Thread(target=relay.run, daemon=True).start()
         traffic = Traffic(a, log)
         dump = None
         if os.environ.get("NET_TEST_PCAP"):  # debugging: a capture
@@ -488,11 +459,10 @@ def main():
         if dump:
             dump.terminate()
             dump.wait()
-        if relay:
-            relay.stop = True
-            print("net_test: relay: %d frames, %d lost, %d reordered" % (
-                relay.frames, relay.lost, relay.held))
     finally:
+        if relay:
+            relay.finish()
+            print("net_test: " + relay.summary)
         if ns:
             ns.__exit__(None, None, None)
     if not traffic.ok:
