@@ -9,7 +9,13 @@
  *
  * Keys:
  *   net.dhcp_probe_ms  spacing of the ARP probes for the offered address
- *                      (RFC 5227; 0: bind without probing) [1000]
+ *                      (RFC 5227; 0: bind without probing) [200]
+ *
+ * The default spaces the three probes 200 ms apart, not RFC 5227's 1-2 s:
+ * with those a guest that boots in 0.1 s waits 4-5 s for its address
+ * (measured under QEMU's user networking). A conflict on a virtual
+ * network is rare and still caught at 200 ms on any LAN; deployments on
+ * shared segments can ask for 1000.
  */
 #include <errno.h>
 #include "core/config.h"
@@ -17,7 +23,7 @@
 #include "netstack/kern/nsk.h"
 #include "netstack/kern/nsk_internal.h"
 
-static int probe_ms = 1000;
+static int probe_ms = 200;
 CFG_INT(net_dhcp_probe_ms, "net.dhcp_probe_ms", probe_ms, 0, 10000,
     "ARP probe spacing before a DHCP lease is used (0: no probe)");
 
