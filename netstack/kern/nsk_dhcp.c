@@ -96,11 +96,11 @@ nsk_dhcp_start(void)
 {
 	int err = 0, rc;
 
+	/* Logged first: the lease may be bound before nsk_call returns. */
+	log_info("net: dhcp: asking for an address");
 	if ((rc = nsk_call(0, start_on, &err)) != 0)
 		return rc;
 	if (err != 0)
 		log_err("net: dhcp: the client did not start (%d)", err);
-	else
-		log_info("net: dhcp: asking for an address");
 	return err;
 }
