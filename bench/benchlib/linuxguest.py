@@ -71,7 +71,7 @@ PACKAGES = {
 }
 TOOLS = ["fio", "iperf3", "nginx"]
 # The bench's own programs: bench/linux-guest/<name>.c -> /bench/<name>.
-PROGRAMS = ["pingpong"]
+PROGRAMS = ["pingpong", "netserve"]
 # The bench's scripts that drive the packaged tools (busybox sh):
 # bench/linux-guest/<name> -> /bench/<name> in initramfs-tools.cpio.
 SCRIPTS = ["blkfio"]

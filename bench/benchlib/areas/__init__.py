@@ -5,6 +5,6 @@ is a cli.Context (the two guests, the machine, rounds, smoke). A later
 subsystem (LWKT, virtio, HAMMER2, netstack) adds its module here and its
 name to AREAS; bench/run NAME runs that area alone.
 """
-from . import boot, hammer2, sched, virtio
+from . import boot, hammer2, net, sched, virtio
 
-AREAS = {m.NAME: m for m in (boot, sched, virtio, hammer2)}
+AREAS = {m.NAME: m for m in (boot, sched, virtio, net, hammer2)}

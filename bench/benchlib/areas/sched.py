@@ -28,14 +28,16 @@ that happened to work.
 """
 import statistics
 
-from .. import damselfly, guests, host, kbench, linuxguest, qemurun
+from .. import damselfly, guests, kbench, linuxguest, qemurun
 from ..report import Cell, Row, Table
+from . import common
 
 NAME = "sched"
 TITLE = "LWKT: thread switch, sleep/wakeup, messages, IPIs, locks"
 MACHINES = ("microvm", "q35")
 SMP = 2
 GROUP = "sched"        # kbench=<GROUP> on Damselfly's command line
+SMOKE_WHY = "one run on the kvm_pvm backend takes a minute or more"
 PROGRAM = "pingpong"   # bench.run=<PROGRAM> on Linux's
 UNIT = "ns"
 # Seconds one run may take (boot, every figure, power-off), by accelerator.
@@ -100,14 +102,17 @@ LEGEND = {
 
 def run(ctx):
     t = Table(NAME, TITLE)
-    pair = _guests(ctx)
+    pair = common.guest_pair(
+        ctx, damselfly.KBENCH_IMAGE,
+        lambda image, why=None: guests.DamselflyKbench(image, GROUP, why),
+        guests.LinuxProgram, PROGRAM)
     t.image = pair[0].kernel or damselfly.KBENCH_IMAGE
     measured = {}
     for accel, kind in (("tcg", None), ("kvm", ctx.machine["kvm"])):
         for machine in MACHINES:
             cells = _measure(ctx, pair, machine, accel, kind)
-            _add_rows(t, cells, "%s, %s" % (machine, _label(ctx, accel, kind)),
-                      "%s %s" % (machine, _accel_tag(accel, kind)))
+            _add_rows(t, cells, "%s, %s" % (machine, common.label(accel, kind, ctx.rounds)),
+                      "%s %s" % (machine, common.accel_tag(accel, kind)))
             measured[(machine, accel, kind)] = cells
     _context(ctx, t, pair)
     t.notes.append(legend())
@@ -116,51 +121,16 @@ def run(ctx):
     return t
 
 
-def _guests(ctx):
-    """(DamselflyKbench, LinuxProgram): kbench.elf is built here, since
-    only this area boots it; a guest that cannot run carries why."""
-    try:
-        image = damselfly.build(damselfly.KBENCH_IMAGE)
-        d = guests.DamselflyKbench(image, GROUP)
-    except (RuntimeError, OSError) as e:
-        ctx.log("%s did not build:\n%s" % (damselfly.KBENCH_IMAGE, e))
-        d = guests.DamselflyKbench(why="%s did not build: %s" % (
-            damselfly.KBENCH_IMAGE, host.short_error(e)))
-    linux = ctx.guests[1]
-    if not linux.available:
-        return d, guests.LinuxProgram(why=linux.why)
-    return d, guests.LinuxProgram(linux.built, PROGRAM)
-
-
-def _software(accel, kind):
-    return accel == "kvm" and kind == "software"
-
-
-def _label(ctx, accel, kind):
-    if accel == "tcg":
-        return "TCG, median of %d" % ctx.rounds
-    if kind == "software":
-        return "KVM (kvm_pvm software backend), 1 run"
-    return "KVM, median of %d" % ctx.rounds
-
-
-def _accel_tag(accel, kind):
-    """The accelerator in a chart label or a note."""
-    if accel == "tcg":
-        return "TCG"
-    return "KVM-pvm" if kind == "software" else "KVM"
-
-
 # ---------------------------------------------------------------------------
 # Running: both guests, alternating; {guest: {figure name: Cell}}.
 
 def _measure(ctx, pair, machine, accel, kind):
-    plans = {g: _plan(ctx, g, accel, kind) for g in pair}
+    plans = {g: common.plan(ctx, g, accel, kind, SMOKE_WHY) for g in pair}
     runnable = [g for g in pair if plans[g] is None]
-    rounds = 1 if _software(accel, kind) else ctx.rounds
+    rounds = 1 if common.software(accel, kind) else ctx.rounds
     if runnable:
         ctx.log("%s: %s, %s" % (" and ".join(g.label for g in runnable),
-                                machine, _label(ctx, accel, kind)))
+                                machine, common.label(accel, kind, ctx.rounds)))
     results = _alternate(runnable, machine, accel, kind, rounds)
     d, l = pair
     cells = {}
@@ -168,7 +138,7 @@ def _measure(ctx, pair, machine, accel, kind):
         if plans[g] is not None:
             cells[g.label] = {n: plans[g] for n in names}
         else:
-            cells[g.label] = figure_cells(results[g], names, _software(accel, kind))
+            cells[g.label] = figure_cells(results[g], names, common.software(accel, kind))
     return cells
 
 
@@ -177,22 +147,10 @@ def _names(column):
     return sorted({r[column] for r in ROWS})
 
 
-def _plan(ctx, guest, accel, kind):
-    """None when the guest is to be run; else the Cell every row shows."""
-    if not guest.available:
-        return Cell.failed(guest.why)
-    if accel == "kvm" and kind is None:
-        return Cell.cannot(ctx.machine["kvm_why"])
-    if _software(accel, kind) and ctx.smoke:
-        return Cell.text("not run with --smoke (one run on the kvm_pvm backend "
-                         "takes a minute or more)")
-    return None
-
-
 def _alternate(runnable, machine, accel, kind, rounds):
     """{guest: [Result]}: rounds of one run each, order flipped each round."""
     results = {g: [] for g in runnable}
-    key = "kvm-software" if _software(accel, kind) else accel
+    key = "kvm-software" if common.software(accel, kind) else accel
     boots = [(g, g.boot(machine, accel, kind, smp=SMP, timeout=TIMEOUT[key]))
              for g in runnable]
     for i in range(rounds):
@@ -300,7 +258,7 @@ def goal_note(cells):
         d = c["Damselfly"]["sched.switch_1cpu"].number
         futex = c["Linux guest"]["linux.futex_rtt_1cpu"].number
         yld = c["Linux guest"]["linux.sched_yield_1cpu"].number
-        where = "%s, %s" % (machine, _accel_tag(accel, kind))
+        where = "%s, %s" % (machine, common.accel_tag(accel, kind))
         if d is None:
             continue
         if futex is None or yld is None:

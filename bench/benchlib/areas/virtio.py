@@ -39,8 +39,9 @@ import os
 import re
 import tempfile
 
-from .. import damselfly, guests, host, kbench, qemurun
+from .. import damselfly, guests, kbench, qemurun
 from ..report import Cell, Row, Table
+from . import common
 from .sched import figure_cells
 
 NAME = "virtio"
@@ -49,6 +50,7 @@ MACHINES = ("microvm", "q35")
 SMP = 1
 MEM = "512M"
 GROUP = "virtio"       # kbench=<GROUP> on Damselfly's command line
+SMOKE_WHY = "one try on the kvm_pvm backend takes a minute"
 SCRIPT = "blkfio"      # bench.run=<SCRIPT> on Linux's
 MAX_ROUNDS = 5
 DISK_MIB = 1024
@@ -81,7 +83,10 @@ CHECK = re.compile(r"kbench: virtio: check: (.*every byte as written.*)$", re.M)
 
 def run(ctx):
     t = Table(NAME, TITLE)
-    pair = _guests(ctx)
+    pair = common.guest_pair(
+        ctx, damselfly.KBENCH_IMAGE,
+        lambda image, why=None: guests.DamselflyKbench(image, GROUP, why),
+        guests.LinuxProgram, SCRIPT)
     t.image = pair[0].kernel or damselfly.KBENCH_IMAGE
     t.rounds = _rounds(ctx)
     seen = {"engines": set(), "disks": {}, "checks": {}}
@@ -94,8 +99,8 @@ def run(ctx):
         for accel, kind in (("tcg", None), ("kvm", ctx.machine["kvm"])):
             for machine in MACHINES:
                 cells = _measure(ctx, pair, machine, accel, kind, image, seen)
-                _add_rows(t, cells, "%s, %s" % (machine, _label(ctx, accel, kind)),
-                          "%s %s" % (machine, _accel_tag(accel, kind)))
+                _add_rows(t, cells, "%s, %s" % (machine, common.label(accel, kind, _rounds(ctx))),
+                          "%s %s" % (machine, common.accel_tag(accel, kind)))
                 measured[(machine, accel, kind)] = cells
     _context(ctx, t, pair, mib, seen)
     t.notes.append(goal_note(measured))
@@ -125,54 +130,20 @@ def params(ctx, prefix):
     return ["%s.blk_ms=%d" % (prefix, run_ms), "%s.blk_ramp_ms=%d" % (prefix, ramp_ms)]
 
 
-def _guests(ctx):
-    """(DamselflyKbench, LinuxProgram): kbench.elf is built by the sched
-    area too; ninja makes it once."""
-    try:
-        kimage = damselfly.build(damselfly.KBENCH_IMAGE)
-        d = guests.DamselflyKbench(kimage, GROUP)
-    except (RuntimeError, OSError) as e:
-        ctx.log("%s did not build:\n%s" % (damselfly.KBENCH_IMAGE, e))
-        d = guests.DamselflyKbench(why="%s did not build: %s" % (
-            damselfly.KBENCH_IMAGE, host.short_error(e)))
-    linux = ctx.guests[1]
-    if not linux.available:
-        return d, guests.LinuxProgram(why=linux.why)
-    return d, guests.LinuxProgram(linux.built, SCRIPT)
-
-
-def _software(accel, kind):
-    return accel == "kvm" and kind == "software"
-
-
 def _rounds(ctx):
     return min(ctx.rounds, MAX_ROUNDS)
-
-
-def _label(ctx, accel, kind):
-    if accel == "tcg":
-        return "TCG, median of %d" % _rounds(ctx)
-    if kind == "software":
-        return "KVM (kvm_pvm software backend), 1 run"
-    return "KVM, median of %d" % _rounds(ctx)
-
-
-def _accel_tag(accel, kind):
-    if accel == "tcg":
-        return "TCG"
-    return "KVM-pvm" if kind == "software" else "KVM"
 
 
 # ---------------------------------------------------------------------------
 # Running: both guests, alternating; {guest label: {figure name: Cell}}.
 
 def _measure(ctx, pair, machine, accel, kind, image, seen):
-    plans = {g: _plan(ctx, g, accel, kind) for g in pair}
+    plans = {g: common.plan(ctx, g, accel, kind, SMOKE_WHY) for g in pair}
     runnable = [g for g in pair if plans[g] is None]
-    rounds = 1 if _software(accel, kind) else _rounds(ctx)
+    rounds = 1 if common.software(accel, kind) else _rounds(ctx)
     if runnable:
         ctx.log("%s: %s, %s" % (" and ".join(g.label for g in runnable),
-                                machine, _label(ctx, accel, kind)))
+                                machine, common.label(accel, kind, _rounds(ctx))))
     results = _alternate(ctx, runnable, machine, accel, kind, rounds, image)
     _note_what_ran(results, machine, seen)
     d, l = pair
@@ -183,7 +154,7 @@ def _measure(ctx, pair, machine, accel, kind, image, seen):
             cells[g.label] = {n: plans[g] for n in names}
             continue
         cells[g.label] = figure_cells(results[g], names,
-                                      _software(accel, kind), UNITS)
+                                      common.software(accel, kind), UNITS)
         if g is d:
             require_check(results[g], cells[g.label])
         _explain_missing(ctx, g, machine, results[g], names, cells[g.label])
@@ -238,22 +209,10 @@ def require_check(results, cells):
                                        % (i + 1, len(results), n))
 
 
-def _plan(ctx, guest, accel, kind):
-    """None when the guest is to be run; else the Cell every row shows."""
-    if not guest.available:
-        return Cell.failed(guest.why)
-    if accel == "kvm" and kind is None:
-        return Cell.cannot(ctx.machine["kvm_why"])
-    if _software(accel, kind) and ctx.smoke:
-        return Cell.text("not run with --smoke (one try on the kvm_pvm "
-                         "backend takes a minute)")
-    return None
-
-
 def _alternate(ctx, runnable, machine, accel, kind, rounds, image):
     """{guest: [Result]}: rounds of one run each, order flipped each round."""
     results = {g: [] for g in runnable}
-    key = "kvm-software" if _software(accel, kind) else accel
+    key = "kvm-software" if common.software(accel, kind) else accel
     boots = []
     for g in runnable:
         prefix = "kbench" if isinstance(g, guests.DamselflyKbench) else "bench"
@@ -365,7 +324,7 @@ def goal_note(cells):
             if dv is not None and lv:
                 ratios.append("%s %.3g" % (chart, dv / lv))
         if ratios:
-            parts.append("%s, %s: %s" % (machine, _accel_tag(accel, kind),
+            parts.append("%s, %s: %s" % (machine, common.accel_tag(accel, kind),
                                          ", ".join(ratios)))
     hw = []
     for (machine, accel, kind), c in cells.items():
