@@ -135,6 +135,9 @@ int ns_udp_sendto(struct ns_udp *u, uint32_t dst, uint16_t dport,
 /* One datagram: its length (truncated to len), or -EAGAIN. */
 int ns_udp_recvfrom(struct ns_udp *u, void *buf, size_t len, uint32_t *src,
     uint16_t *sport);
+/* The same, leaving the datagram queued (MSG_PEEK). */
+int ns_udp_peek(struct ns_udp *u, void *buf, size_t len, uint32_t *src,
+    uint16_t *sport);
 void ns_udp_set_upcall(struct ns_udp *u, ns_upcall_t fn, void *arg);
 unsigned ns_udp_events(const struct ns_udp *u);
 void ns_udp_close(struct ns_udp *u);
@@ -169,6 +172,8 @@ long ns_tcp_send_ext(struct ns_tcp *c, struct nb_ext *ext, const void *data,
     size_t len);
 /* Bytes read, 0 at end of stream, -EAGAIN when none yet. */
 long ns_tcp_recv(struct ns_tcp *c, void *buf, size_t len);
+/* The same, leaving the data queued (MSG_PEEK). */
+long ns_tcp_peek(struct ns_tcp *c, void *buf, size_t len);
 #define NS_SHUT_WR 1
 int ns_tcp_shutdown(struct ns_tcp *c, int how);
 int ns_tcp_close(struct ns_tcp *c);

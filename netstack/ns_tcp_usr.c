@@ -233,6 +233,35 @@ tcp_read_done(struct ns_tcp *tp)
 	}
 }
 
+/* What a read that found no data returns. */
+static long
+tcp_recv_nodata(struct ns_tcp *c)
+{
+	if (c->t_error != 0)
+		return c->t_error;
+	if ((c->t_flags & TF_RCVD_FIN) || c->t_state == NS_TCPS_CLOSED)
+		return 0;
+	if (c->t_state == NS_TCPS_LISTEN)
+		return -ENOTCONN;
+	return -EAGAIN;
+}
+
+long
+ns_tcp_peek(struct ns_tcp *c, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+	uint32_t k, got = 0;
+	struct nb *d;
+
+	ns_enter(c->t_ns);
+	for (d = c->t_rq; d != NULL && got < len; d = d->nb_nextpkt) {
+		k = (uint32_t)NS_MIN((size_t)nb_pktlen(d), len - got);
+		nb_copydata(d, 0, k, p + got);
+		got += k;
+	}
+	return got > 0 ? (long)got : tcp_recv_nodata(c);
+}
+
 long
 ns_tcp_recv(struct ns_tcp *c, void *buf, size_t len)
 {
@@ -259,13 +288,7 @@ ns_tcp_recv(struct ns_tcp *c, void *buf, size_t len)
 		tcp_read_done(c);
 		return (long)got;
 	}
-	if (c->t_error != 0)
-		return c->t_error;
-	if ((c->t_flags & TF_RCVD_FIN) || c->t_state == NS_TCPS_CLOSED)
-		return 0;
-	if (c->t_state == NS_TCPS_LISTEN)
-		return -ENOTCONN;
-	return -EAGAIN;
+	return tcp_recv_nodata(c);
 }
 
 int

@@ -231,6 +231,25 @@ ns_udp_recvfrom(struct ns_udp *u, void *buf, size_t len, uint32_t *src,
 	return (int)n;
 }
 
+int
+ns_udp_peek(struct ns_udp *u, void *buf, size_t len, uint32_t *src,
+    uint16_t *sport)
+{
+	struct nb *d = u->u_rcvq;
+	uint32_t n;
+
+	ns_enter(u->u_ns);
+	if (d == NULL)
+		return -EAGAIN;
+	n = (uint32_t)NS_MIN((size_t)nb_pktlen(d), len);
+	nb_copydata(d, 0, n, buf);
+	if (src != NULL)
+		*src = d->nb_seq;
+	if (sport != NULL)
+		*sport = (uint16_t)d->nb_aux;
+	return (int)n;
+}
+
 void
 ns_udp_set_upcall(struct ns_udp *u, ns_upcall_t fn, void *arg)
 {

@@ -85,3 +85,29 @@ net_bad(gw_syntax "net.ip=10.0.0.2/24 net.gw=10.0.0.1.5"
 	--expect-output "error: net: bad value '10.0.0.1.5' for net.gw: expected an address")
 net_bad(gw_without_ip "net.gw=10.0.0.1"
 	--expect-output "error: net: net.gw is set but net.ip is not")
+
+# ---- The socket layer (netstack/kern/nsk_sock.h) ----
+#   net.sock.ktest          its in-guest rules that need no peer (bad
+#                           descriptors and arguments, states, limits,
+#                           non-blocking calls, timeouts, poll, close
+#                           waking waiters), on QEMU user networking
+#   net.sock.<machine>.tap  images/sockecho (services written with the
+#                           sockets only) with Linux as the peer in a
+#                           namespace: test/net/sock_test.py
+add_test(NAME net.sock.ktest COMMAND ${HARNESS}
+	--image $<TARGET_FILE:ktest.elf> --machine microvm --accel tcg --smp 2
+	--mem 512M --timeout 120
+	--cmdline "ktest=nsk_sock kmalloc.debug=1 ktest.timeout=60 net.ip=10.0.2.15/24 net.gw=10.0.2.2"
+	--qemu-arg=-netdev --qemu-arg=user,id=n0,net=10.0.2.0/24
+	--qemu-arg=-device --qemu-arg=virtio-net-device,netdev=n0
+	--qemu-arg=-device --qemu-arg=virtio-rng-device
+	--expect pass --expect-output "ktest: [1-9][0-9]* passed, 0 failed"
+	--reject-output "ktest: FAIL")
+set_tests_properties(net.sock.ktest PROPERTIES LABELS "boot;net" TIMEOUT 180)
+set(SOCK_TEST ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/test/net/sock_test.py)
+foreach(m microvm q35)
+	net_test(sock.${m}.tap ${SOCK_TEST} --tcp-mib 64 --conns 250
+		--rr-conns 200 -- --image $<TARGET_FILE:sockecho.elf>
+		--machine ${m} --accel tcg --smp 2 --mem 512M --timeout 120
+		--config ${CMAKE_SOURCE_DIR}/images/sockecho/config)
+endforeach()

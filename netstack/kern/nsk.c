@@ -858,3 +858,10 @@ nsk_get_addr(struct nsk_addr *a)
 	*a = addr;
 	spin_unlock(&addr_lock);
 }
+
+/* For the sockets (nsk_sock.c): where their messages go. */
+struct lwkt_port *
+nsk_port(unsigned cpu)
+{
+	return cpu < ncpu ? cpus[cpu]->pc_port : NULL;
+}

@@ -23,4 +23,8 @@ void nsk_addr_publish(const struct nsk_addr *a);
 void nsk_platform_seed(void);
 void nsk_platform_init(struct ns_platform *p, struct nsk_rand *r, unsigned cpu);
 
+/* Instance cpu's protocol-thread port, NULL before nsk_start (nsk.c). */
+struct lwkt_port;
+struct lwkt_port *nsk_port(unsigned cpu);
+
 #endif

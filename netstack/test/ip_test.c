@@ -869,6 +869,38 @@ END_TEST
 /* UDP                                                              */
 /* ---------------------------------------------------------------- */
 
+/* Peeking leaves the datagram queued, whole, with its source. */
+START_TEST(test_udp_peek)
+{
+	struct ns_udp *u = udp_bound(7);
+	uint8_t buf[64];
+	uint32_t src = 0;
+	uint16_t sport = 0;
+
+	ck_assert_int_eq(ns_udp_peek(u, buf, sizeof(buf), &src, &sport),
+	    -EAGAIN);
+	nt_inject(&env, fb,
+	    nt_build_udp(fb, NT_PEER, NT_ME, 5555, 7, "hello", 5, 0));
+	nt_inject(&env, fb,
+	    nt_build_udp(fb, NT_PEER, NT_ME, 5556, 7, "second", 6, 0));
+	ck_assert_int_eq(ns_udp_peek(u, buf, 3, NULL, NULL), 3);
+	ck_assert_mem_eq(buf, "hel", 3);
+	ck_assert_int_eq(ns_udp_peek(u, buf, sizeof(buf), &src, &sport), 5);
+	ck_assert_mem_eq(buf, "hello", 5);
+	ck_assert_uint_eq(src, NT_PEER);
+	ck_assert_uint_eq(sport, 5555);
+	ck_assert(ns_udp_events(u) & NS_EV_READ);
+	ck_assert_int_eq(ns_udp_recvfrom(u, buf, sizeof(buf), NULL, &sport), 5);
+	ck_assert_mem_eq(buf, "hello", 5);
+	ck_assert_int_eq(ns_udp_peek(u, buf, sizeof(buf), NULL, &sport), 6);
+	ck_assert_mem_eq(buf, "second", 6);
+	ck_assert_uint_eq(sport, 5556);
+	ck_assert_int_eq(ns_udp_recvfrom(u, buf, sizeof(buf), NULL, NULL), 6);
+	ck_assert_int_eq(ns_udp_peek(u, buf, sizeof(buf), NULL, NULL), -EAGAIN);
+	ns_udp_close(u);
+}
+END_TEST
+
 START_TEST(test_udp_echo_both_checksums)
 {
 	struct ns_udp *u = udp_bound(7);
@@ -1219,6 +1251,7 @@ ip_suite(void)
 	tcase_add_test(tc, test_icmp_error_quotes);
 	tcase_add_test(tc, test_icmp_rate_limit);
 	tcase_add_test(tc, test_udp_echo_both_checksums);
+	tcase_add_test(tc, test_udp_peek);
 	tcase_add_test(tc, test_udp_no_port);
 	tcase_add_test(tc, test_udp_bad_checksum_and_none);
 	tcase_add_test(tc, test_udp_bad_length);

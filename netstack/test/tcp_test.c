@@ -940,6 +940,34 @@ START_TEST(test_urgent_past_data)
 }
 END_TEST
 
+/* Peeking copies what is queued, across segments, and takes nothing;
+ * at the end of the stream it returns 0, as a read does. */
+START_TEST(test_peek)
+{
+	uint8_t buf[16];
+
+	est_passive();
+	ck_assert_int_eq(ns_tcp_peek(conn, buf, sizeof(buf)), -EAGAIN);
+	seg(TH_ACK | TH_PSH, P.seq, P.ack, "01234", 5);
+	seg(TH_ACK | TH_PSH, P.seq + 5, P.ack, "56789", 5);
+	ck_assert_int_eq(ns_tcp_peek(conn, buf, 3), 3);
+	ck_assert_mem_eq(buf, "012", 3);
+	ck_assert_int_eq(ns_tcp_peek(conn, buf, sizeof(buf)), 10);
+	ck_assert_mem_eq(buf, "0123456789", 10);
+	ck_assert_int_eq(ns_tcp_recv(conn, buf, 4), 4);
+	ck_assert_mem_eq(buf, "0123", 4);
+	ck_assert_int_eq(ns_tcp_peek(conn, buf, sizeof(buf)), 6);
+	ck_assert_mem_eq(buf, "456789", 6);
+	ck_assert_int_eq(ns_tcp_recv(conn, buf, sizeof(buf)), 6);
+	ck_assert_mem_eq(buf, "456789", 6);
+	ck_assert_int_eq(ns_tcp_peek(conn, buf, sizeof(buf)), -EAGAIN);
+	seg(TH_FIN | TH_ACK, P.seq + 10, P.ack, NULL, 0);
+	ck_assert_int_eq(ns_tcp_peek(conn, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(ns_tcp_peek(lis, buf, sizeof(buf)), -ENOTCONN);
+	alive();
+}
+END_TEST
+
 START_TEST(test_land)
 {
 	struct nt_tcp t = syn_to_listener();
@@ -2005,6 +2033,7 @@ tcp_suite(void)
 	tcase_add_test(st, test_synrcvd_bad_ack_resets);
 	tcase_add_test(st, test_fin_again_in_close_wait);
 	tcase_add_test(st, test_api_misuse);
+	tcase_add_test(st, test_peek);
 	tcase_add_test(st, test_upcalls);
 	tcase_add_test(st, test_closing_to_timewait);
 	tcase_add_test(st, test_last_ack_to_closed);
