@@ -209,29 +209,6 @@ ns_udp_sendto(struct ns_udp *u, uint32_t dst, uint16_t dport, const void *buf,
 }
 
 int
-ns_udp_recvfrom(struct ns_udp *u, void *buf, size_t len, uint32_t *src,
-    uint16_t *sport)
-{
-	struct nb *d = u->u_rcvq;
-	uint32_t n;
-
-	ns_enter(u->u_ns);
-	if (d == NULL)
-		return -EAGAIN;
-	u->u_rcvq = d->nb_nextpkt;
-	d->nb_nextpkt = NULL;
-	u->u_rcvq_bytes -= nb_truesize(d);
-	n = (uint32_t)NS_MIN((size_t)nb_pktlen(d), len);
-	nb_copydata(d, 0, n, buf);
-	if (src != NULL)
-		*src = d->nb_seq;
-	if (sport != NULL)
-		*sport = (uint16_t)d->nb_aux;
-	nb_freem(d);
-	return (int)n;
-}
-
-int
 ns_udp_peek(struct ns_udp *u, void *buf, size_t len, uint32_t *src,
     uint16_t *sport)
 {
@@ -248,6 +225,22 @@ ns_udp_peek(struct ns_udp *u, void *buf, size_t len, uint32_t *src,
 	if (sport != NULL)
 		*sport = (uint16_t)d->nb_aux;
 	return (int)n;
+}
+
+int
+ns_udp_recvfrom(struct ns_udp *u, void *buf, size_t len, uint32_t *src,
+    uint16_t *sport)
+{
+	int n = ns_udp_peek(u, buf, len, src, sport);
+	struct nb *d = u->u_rcvq;
+
+	if (n < 0)
+		return n;
+	u->u_rcvq = d->nb_nextpkt;
+	d->nb_nextpkt = NULL;
+	u->u_rcvq_bytes -= nb_truesize(d);
+	nb_freem(d);
+	return n;
 }
 
 void

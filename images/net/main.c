@@ -233,19 +233,6 @@ echo_setup(struct ns *ns, unsigned cpu, void *arg)
 		*errp = err;
 }
 
-static struct ns_stats sum;
-
-static void
-stats_add(struct ns *ns, unsigned cpu, void *arg)
-{
-	const uint64_t *s = (const uint64_t *)ns_stats(ns);
-	uint64_t *d = (uint64_t *)&sum;
-	size_t i;
-
-	for (i = 0; i < sizeof(sum) / sizeof(uint64_t); i++)
-		d[i] += s[i];
-}
-
 #define U(x) ((unsigned long long)(x))
 
 /* Connections still open at the end: what each is waiting for. */
@@ -275,13 +262,13 @@ live_dump(struct ns *ns, unsigned cpu, void *arg)
 static void
 print_stats(void)
 {
+	struct ns_stats sum;
 	struct nsk_stats ks;
 	struct vnetif_stats vs;
 	uint64_t conns = 0, bytes = 0, dgrams = 0, aborts = 0, live = 0;
 	unsigned i;
 
-	memset(&sum, 0, sizeof(sum));
-	nsk_call_all(stats_add, NULL);
+	nsk_get_ns_stats(&sum);
 	nsk_call_all(live_dump, NULL);
 	nsk_dump();
 	nsk_get_stats(&ks);

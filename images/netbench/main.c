@@ -285,31 +285,18 @@ setup(struct ns *ns, unsigned cpu, void *arg)
 		*errp = err;
 }
 
-static struct ns_stats sum;
-
-static void
-stats_add(struct ns *ns, unsigned cpu, void *arg)
-{
-	const uint64_t *s = (const uint64_t *)ns_stats(ns);
-	uint64_t *d = (uint64_t *)&sum;
-	size_t i;
-
-	for (i = 0; i < sizeof(sum) / sizeof(uint64_t); i++)
-		d[i] += s[i];
-}
-
 #define U(x) ((unsigned long long)(x))
 
 static void
 print_stats(void)
 {
+	struct ns_stats sum;
 	uint64_t sink = 0, source = 0, rr = 0, live = 0;
 	uint64_t conns[NB_KINDS] = { 0 }, aborts[NB_KINDS] = { 0 };
 	struct nsk_stats ks;
 	unsigned i, k;
 
-	memset(&sum, 0, sizeof(sum));
-	nsk_call_all(stats_add, NULL);
+	nsk_get_ns_stats(&sum);
 	nsk_get_stats(&ks);
 	for (i = 0; i < nsk_ncpu(); i++) {
 		sink += cpus[i]->n_sink_bytes;

@@ -830,6 +830,26 @@ nsk_get_stats(struct nsk_stats *st)
 	}
 }
 
+static void
+ns_stats_add(struct ns *ns, unsigned cpu, void *arg)
+{
+	const uint64_t *s = (const uint64_t *)ns_stats(ns);
+	uint64_t *d = arg;
+	size_t i;
+
+	_Static_assert(sizeof(struct ns_stats) % sizeof(uint64_t) == 0,
+	    "struct ns_stats is counters only");
+	for (i = 0; i < sizeof(struct ns_stats) / sizeof(uint64_t); i++)
+		d[i] += s[i];
+}
+
+void
+nsk_get_ns_stats(struct ns_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	nsk_call_all(ns_stats_add, st);
+}
+
 void
 nsk_dump(void)
 {

@@ -94,6 +94,9 @@ void nsk_defer(struct nsk_work *w);
 void nsk_cancel(struct nsk_work *w);
 /* Sums over the instances (call from any thread; approximate). */
 void nsk_get_stats(struct nsk_stats *st);
+/* The core's counters (struct ns_stats) summed over the instances, each
+ * read on its own thread (an application thread's call). */
+void nsk_get_ns_stats(struct ns_stats *st);
 /* Logs each instance's timer and inbox state (for hang reports). */
 void nsk_dump(void);
 /* The address in use (0 while DHCP has none). */
