@@ -21,6 +21,8 @@
 #   net.<machine>.dhcp   user networking again, the address from QEMU's
 #                        DHCP server (net.ip=dhcp): the lease as slirp
 #                        gives it, then echo through hostfwd
+#   net.microvm.kvm      the dhcp test under KVM with 1 MiB (a smoke run on
+#                        the kvm_pvm backend; skipped without /dev/kvm)
 #   net.bad.*            bad net.ip / net.gw: a clear error, no stack
 set(NET_TEST ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/test/net/net_test.py)
 set(NET_IMG $<TARGET_FILE:net.elf>)
@@ -52,6 +54,16 @@ foreach(m microvm q35)
 		--image ${NET_IMG} --machine ${m} --accel tcg --smp 2
 		--mem 512M --timeout 120 --config ${NET_CONFIG})
 endforeach()
+
+# KVM: a smoke run on the kvm_pvm backend here (its guest code is far
+# slower than TCG), the same test on hardware KVM: the address by DHCP,
+# UDP echo and 1 MiB of TCP echo through hostfwd. Skipped (77) where
+# there is no usable /dev/kvm.
+net_test(microvm.kvm ${NET_TEST} --mode user --dhcp --tcp-mib 1
+	--guest-cmdline noxsave --
+	--image ${NET_IMG} --machine microvm --accel kvm --smp 2
+	--mem 512M --timeout 120 --config ${NET_CONFIG})
+set_tests_properties(net.microvm.kvm PROPERTIES SKIP_RETURN_CODE 77)
 
 add_executable(lossy_relay ${CMAKE_SOURCE_DIR}/test/net/lossy_relay.c)
 target_compile_options(lossy_relay PRIVATE ${DF_HOST_CFLAGS} -O2)
